@@ -1,0 +1,100 @@
+"""The ``mymonit`` command: database upgrades, bootstrap, and the servers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from my_monit.config import Config, ConfigurationError
+from my_monit.container import create_container
+from my_monit.errors import MyMonitError
+from my_monit.logging.console import configure_logging
+from my_monit.model import Role, User
+
+log = logging.getLogger(__name__)
+
+
+def _db_upgrade(config: Config, _: argparse.Namespace) -> int:
+    # Imported here: the migration code is needed by this command only.
+    from my_monit.storage.migrations import upgrade  # pylint: disable=import-outside-toplevel
+
+    container = create_container(config)
+    applied = upgrade(container.storage_connector())
+    print(f"applied schema versions: {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+def _create_admin(config: Config, args: argparse.Namespace) -> int:
+    container = create_container(config)
+    user = User(args.user_id, args.name, args.username, args.email, Role.ADMIN)
+    container.user_service().create_admin(user)
+    print(f"created administrator {user.user_id}")
+    return 0
+
+
+def _serve(config: Config, _: argparse.Namespace) -> int:
+    from my_monit.rest.server import serve  # pylint: disable=import-outside-toplevel
+
+    return serve(config)
+
+
+def _consume(config: Config, _: argparse.Namespace) -> int:
+    from my_monit.messaging.runner import consume  # pylint: disable=import-outside-toplevel
+
+    return consume(config)
+
+
+def _run(config: Config, _: argparse.Namespace) -> int:
+    from my_monit.runner import run_all  # pylint: disable=import-outside-toplevel
+
+    return run_all(config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the commands and their arguments."""
+    parser = argparse.ArgumentParser(prog="mymonit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="create the database if missing and apply the schema")
+    db.choices["upgrade"].set_defaults(handler=_db_upgrade)
+
+    users = commands.add_parser("users", help="user administration").add_subparsers(
+        dest="users_command", required=True
+    )
+    admin = users.add_parser("create-admin", help="create an administrator without a token")
+    admin.add_argument("--user-id", required=True, help="staff id (1-30 letters, digits, - or _)")
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--username", required=True, help="the administrator's Firebase uid")
+    admin.set_defaults(handler=_create_admin)
+
+    commands.add_parser("serve", help="serve the REST API").set_defaults(handler=_serve)
+    commands.add_parser("consume", help="consume measures from AMQP").set_defaults(
+        handler=_consume
+    )
+    commands.add_parser("run", help="serve the REST API and consume measures").set_defaults(
+        handler=_run
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit non-zero with a one-line message when it fails."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[Config, argparse.Namespace], int] = args.handler
+    try:
+        config = Config.from_env()
+        configure_logging(config.log_level)
+        return handler(config, args)
+    except (ConfigurationError, MyMonitError) as error:
+        print(f"mymonit: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Measures and measure types, read by the scientists of each experiment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from my_monit.errors import InvalidArgument
+from my_monit.model import MeasureType, User
+from my_monit.services.experiment_service import ExperimentService
+from my_monit.services.paging import MAX_LIMIT, Page, check_limit, require_admin
+from my_monit.storage import MeasureCursor, MeasureRow, Storage
+from my_monit.storage.storage import MeasureQuery
+
+
+class MeasuresService:
+    """Read measures page by page, newest first; list and add measure types."""
+
+    def __init__(self, storage: Storage, experiment_service: ExperimentService) -> None:
+        self._storage = storage
+        self._experiments = experiment_service
+
+    def list_measures(  # pylint: disable=too-many-arguments  # one per filter of the route
+        self,
+        actor: User,
+        experiment_id: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        measure_type: str | None = None,
+        limit: int = 1000,
+        before: MeasureCursor | None = None,
+    ) -> Page[MeasureRow, MeasureCursor]:
+        """Read an experiment's measures, newest first, for an admin or associated scientist."""
+        check_limit(limit)
+        if since is not None and until is not None and since > until:
+            raise InvalidArgument("query", "from", "must not be after 'to'")
+        self._experiments.get_experiment(actor, experiment_id)
+
+        query = MeasureQuery(
+            experiment_id=experiment_id,
+            actor_id=actor.user_id,
+            see_all=actor.is_admin,
+            limit=limit + 1,
+            since=since,
+            until=until,
+            measure_type=measure_type,
+            before=before,
+        )
+        rows = self._storage.list_measures(query)
+        if len(rows) <= limit:
+            return Page(rows, None)
+        last = rows[limit - 1]
+        return Page(rows[:limit], MeasureCursor(last.timestamp, last.measure_id))
+
+    def list_measure_types(self) -> list[MeasureType]:
+        """List every measure type; any signed-in user may."""
+        return self._storage.list_measure_types(MAX_LIMIT)
+
+    def create_measure_type(self, actor: User, measure_type: MeasureType) -> MeasureType:
+        """Add a measure type; admins only; Conflict if the name is taken."""
+        require_admin(actor, "create measure type")
+        self._storage.insert_measure_type(measure_type)
+        return measure_type
