@@ -17,3 +17,11 @@ export PATH="$VENV/bin:$PATH"
 
 say "unit and integration tests, with coverage (containers/app/run-checks.sh)"
 containers/app/run-checks.sh
+
+# Further stages, in order: each scripts/test-*.sh installs what it needs and runs its tests.
+for stage in scripts/test-*.sh; do
+    [ -e "$stage" ] || continue
+    say "stage ${stage#scripts/}"
+    bash "$stage"
+done
+say "all tests passed"
