@@ -53,7 +53,8 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "RABBIT_PREFETCH": ("rabbit_prefetch", 2000, _integer(1, 65535)),
     "RABBIT_BATCH_SIZE": ("rabbit_batch_size", 1000, _integer(1, 100000)),
     "RABBIT_FLUSH_SECONDS": ("rabbit_flush_seconds", 0.2, _seconds),
-    "REST_HOST": ("rest_host", "0.0.0.0", str),  # nosec B104 - containers publish via nginx
+    # All interfaces by default: in a container, only nginx reaches the app's port.
+    "REST_HOST": ("rest_host", "0.0.0.0", str),  # nosec B104
     "REST_PORT": ("rest_port", 5000, _integer(1, 65535)),
     "REST_WORKERS": ("rest_workers", 2, _integer(1, 64)),
     "REST_THREADS": ("rest_threads", 8, _integer(1, 256)),

@@ -9,7 +9,7 @@ from my_monit.services import ExperimentService, MeasuresService, UserService
 from my_monit.storage import Storage, StorageConfiguration, StorageConnector
 
 
-class Container(containers.DeclarativeContainer):  # pylint: disable=c-extension-no-member
+class Container(containers.DeclarativeContainer):
     """Wire configuration, storage and services; tests replace parts with ``.override()``."""
 
     config = providers.Configuration(strict=True)

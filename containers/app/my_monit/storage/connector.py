@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 CONNECTION_ERRORS = (mysql_errors.OperationalError, mysql_errors.InterfaceError)
 # A connection idle for longer than this is pinged before use (the server may have
 # closed it: wait_timeout, a restart, a proxy).
-IDLE_CHECK_SECONDS = 10.0
+IDLE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ class StorageConnector:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """Lend a cursor inside a transaction that commits when the block ends normally."""
+        # Used only through ``with``, which always closes the generator and the connection.
+        # pylint: disable-next=contextmanager-generator-missing-cleanup
         with self.connection() as connection:
             cursor = connection.cursor()
             try:

@@ -72,10 +72,9 @@ def _create_database(connector: StorageConnector, database: str) -> None:
     connection = connector.open(with_database=False)
     try:
         cursor = connection.cursor()
-        # The name was checked against _DATABASE_NAME: identifiers cannot be parameters.
+        # Identifiers cannot be parameters; the name was checked against _DATABASE_NAME.
         cursor.execute(
-            f"CREATE DATABASE IF NOT EXISTS `{database}` "  # nosec B608 - checked identifier
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         )
         connection.commit()
     finally:

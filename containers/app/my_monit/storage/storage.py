@@ -31,12 +31,15 @@ _UNIQUE_KEYS = {
 }
 INSERT_CHUNK = 5000
 
-_USER_COLUMNS = "u.user_id, u.name, u.username, u.email, r.name, u.erased_at"
-_USER_FROM = "users u JOIN roles r ON r.role_id = u.role_id"
-SELECT_USER = f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} WHERE u.user_id = %s"
-SELECT_USER_BY_USERNAME = f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} WHERE u.username = %s"
-SELECT_USERS = f"""
-    SELECT {_USER_COLUMNS} FROM {_USER_FROM}
+SELECT_USER = """
+    SELECT u.user_id, u.name, u.username, u.email, r.name, u.erased_at
+    FROM users u JOIN roles r ON r.role_id = u.role_id WHERE u.user_id = %s"""
+SELECT_USER_BY_USERNAME = """
+    SELECT u.user_id, u.name, u.username, u.email, r.name, u.erased_at
+    FROM users u JOIN roles r ON r.role_id = u.role_id WHERE u.username = %s"""
+SELECT_USERS = """
+    SELECT u.user_id, u.name, u.username, u.email, r.name, u.erased_at
+    FROM users u JOIN roles r ON r.role_id = u.role_id
     WHERE u.erased_at IS NULL AND u.user_id > %s
     ORDER BY u.user_id LIMIT %s"""
 INSERT_USER = """
@@ -67,9 +70,10 @@ UPDATE_EXPERIMENT = "UPDATE experiments SET name = %s WHERE experiment_id = %s"
 
 SELECT_ASSOCIATED = """
     SELECT 1 FROM scientists_experiments WHERE experiment_id = %s AND user_id = %s"""
-SELECT_ASSOCIATIONS = f"""
-    SELECT se.experiment_id, {_USER_COLUMNS}
-    FROM scientists_experiments se JOIN {_USER_FROM} ON u.user_id = se.user_id
+SELECT_ASSOCIATIONS = """
+    SELECT se.experiment_id, u.user_id, u.name, u.username, u.email, r.name, u.erased_at
+    FROM scientists_experiments se
+    JOIN users u ON u.user_id = se.user_id JOIN roles r ON r.role_id = u.role_id
     ORDER BY se.experiment_id, u.user_id LIMIT %s"""
 INSERT_ASSOCIATION = "INSERT INTO scientists_experiments (experiment_id, user_id) VALUES (%s, %s)"
 DELETE_ASSOCIATION = "DELETE FROM scientists_experiments WHERE experiment_id = %s AND user_id = %s"
@@ -322,7 +326,9 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             return [MeasureRow(*row) for row in cursor.fetchall()]
 
     def insert_measures(
-        self, rows: Sequence[tuple[int, int, datetime | str, float]], message_ids: Sequence[str] = ()
+        self,
+        rows: Sequence[tuple[int, int, datetime | str, float]],
+        message_ids: Sequence[str] = (),
     ) -> None:
         """Store measure rows and consumed message ids in one transaction.
 
@@ -339,10 +345,14 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
         """Tell which of these message ids were already stored."""
         if not message_ids:
             return set()
+        # Only "%s" placeholders are joined into the query; the ids travel as parameters.
         marks = ", ".join(["%s"] * len(message_ids))
-        query = f"SELECT message_id FROM consumed_messages WHERE message_id IN ({marks})"
+        query = (
+            "SELECT message_id FROM consumed_messages "
+            f"WHERE message_id IN ({marks})"  # nosec B608
+        )
         with self._transaction() as cursor:
-            cursor.execute(query, tuple(message_ids))  # nosec B608 - only %s marks are joined
+            cursor.execute(query, tuple(message_ids))
             return {row[0] for row in cursor.fetchall()}
 
     @staticmethod
