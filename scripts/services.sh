@@ -42,9 +42,12 @@ ensure_venv() {
     fi
     local stamp="$VENV/.mymonit-installed"
     local sources=("$MYMONIT_ROOT/containers/app/pyproject.toml" "$MYMONIT_ROOT/adapters/pyproject.toml")
-    local newest
-    newest=$(ls -t "${sources[@]}" "$stamp" 2>/dev/null | head -n 1)
-    if [ ! -f "$stamp" ] || [ "$newest" != "$stamp" ]; then
+    local stale=0 source
+    [ -f "$stamp" ] || stale=1
+    for source in "${sources[@]}"; do
+        [ -f "$source" ] && [ "$source" -nt "$stamp" ] && stale=1
+    done
+    if [ "$stale" -eq 1 ]; then
         say "installing the Python packages"
         "$VENV/bin/pip" install -q --upgrade pip
         "$VENV/bin/pip" install -q -e "$MYMONIT_ROOT/containers/app[dev]"
