@@ -1,14 +1,18 @@
-"""Console logging: configured once at start-up, coloured by level, personal data masked."""
+"""Console logging: one line per record, coloured by level on a terminal, personal data masked."""
 
 from __future__ import annotations
 
 import logging
-import logging.config
-import sys
+from typing import TextIO
 
 import colorama
 
 from my_monit.logging.facets import is_logging
+from my_monit.logging.masking import MaskingFilter, render_exception
+
+__all__ = ["ColourFormatter", "ConsoleHandler", "MaskingFilter", "console_handler"]
+
+CONSOLE_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 _COLOURS = {
     logging.DEBUG: colorama.Style.DIM,
@@ -19,46 +23,37 @@ _COLOURS = {
 }
 
 
-class MaskingFilter(logging.Filter):
-    """Render each record's message inside a logging context, so facets come out masked.
+class ColourFormatter(logging.Formatter):
+    """Write a record as one line, coloured by level when the console is a terminal.
 
-    Runs in the thread that logs, before any handler (or queue) sees the record, and
-    freezes the message so that no later formatting can reveal the real values.
+    Line breaks of messages and tracebacks are written as ``\\n``: a record stays one
+    line for whoever reads or greps the console, and a message cannot forge a line.
     """
 
-    @is_logging
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = record.getMessage()
-        record.args = None
-        return True
-
-
-class ColourFormatter(logging.Formatter):
-    """Colour the level name of each line when the console is a terminal."""
-
-    def __init__(self, fmt: str, colour: bool) -> None:
+    def __init__(self, fmt: str = CONSOLE_FORMAT, colour: bool = False) -> None:
         super().__init__(fmt)
         self._colour = colour
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging API
-        line = super().formatMessage(record)
+    @is_logging
+    def format(self, record: logging.LogRecord) -> str:
+        # The traceback is rendered here at the latest, still inside the logging context.
+        render_exception(record)
+        line = super().format(record).replace("\r", "\\r").replace("\n", "\\n")
         if not self._colour:
             return line
         return f"{_COLOURS.get(record.levelno, '')}{line}{colorama.Style.RESET_ALL}"
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Set up the root logger once: masked, coloured console output at ``level``."""
+class ConsoleHandler(logging.StreamHandler):
+    """The console handler that ``configure_logging`` installs (and replaces when re-run)."""
+
+
+def console_handler(stream: TextIO, level: int | str = logging.NOTSET) -> ConsoleHandler:
+    """Build a masked, one-line-per-record handler writing to ``stream``."""
     colorama.just_fix_windows_console()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = ConsoleHandler(stream)
+    handler.setLevel(level)
     handler.addFilter(MaskingFilter())
-    handler.setFormatter(
-        ColourFormatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s", colour=sys.stderr.isatty()
-        )
-    )
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    isatty = getattr(stream, "isatty", None)
+    handler.setFormatter(ColourFormatter(colour=bool(isatty and isatty())))
+    return handler

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: a Logstash stand-in and a leak check."""
