@@ -1,0 +1,1 @@
+"""MyMONIT adapters: publishers that turn outside input into measure messages."""

@@ -1,0 +1,156 @@
+"""Integration tests of the consumer on the real RabbitMQ and MariaDB: what gets stored."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from messaging_support import (
+    EXPERIMENT, Broker, ConsumerThread, Database, measure, messaging_config, wait_until,
+)
+
+from my_monit.messaging.health import HealthServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(name="config")
+def fixture_config(clean_database):
+    return messaging_config(clean_database)
+
+
+@pytest.fixture(name="database")
+def fixture_database(config):
+    database = Database(config)
+    database.add_experiment()
+    return database
+
+
+@pytest.fixture(name="broker")
+def fixture_broker(config):
+    broker = Broker(config)
+    yield broker
+    broker.close()
+
+
+POISON = {
+    "not-json": (b"{\"experiment\": ", "not_json"),
+    "not-object": (b"\"just a string\"", "not_object"),
+    "missing-field": (json.dumps({"experiment": EXPERIMENT, "measure": "hertz",
+                                  "timestamp": 1}).encode(), "missing_field"),
+    "wrong-type": (json.dumps(measure(value="high")).encode(), "wrong_type"),
+    "not-finite": (b'{"experiment": "device-vibrations", "measure": "hertz", "value": NaN, '
+                   b'"timestamp": 1}', "not_finite"),
+    "bad-timestamp": (json.dumps(measure(timestamp="tuesday")).encode(), "bad_timestamp"),
+    "unknown-experiment": (json.dumps(measure(experiment="no-such-one")).encode(),
+                           "unknown_experiment"),
+    "unknown-measure-type": (json.dumps(measure(measure="furlong")).encode(),
+                             "unknown_measure_type"),
+    "empty-array": (b"[]", "empty_array"),
+    "one-bad-element": (json.dumps([measure(100.0), measure(101.0), measure(value=None)])
+                        .encode(), "wrong_type"),
+}
+
+
+def test_every_poison_case_goes_to_the_dead_queue_and_good_ones_are_stored(
+        config, database, broker):
+    # Good messages before, between and after the poison.
+    broker.publish(measure(1.0), "good-1")
+    for message_id, (body, _) in POISON.items():
+        broker.publish(body, message_id)
+        broker.publish(measure(2.0), f"good-after-{message_id}")
+
+    with ConsumerThread(config) as consumer:
+        wait_until(lambda: len(database.values()) == 1 + len(POISON))
+        wait_until(lambda: broker.depth(broker.dead_queue) == len(POISON))
+        wait_until(lambda: consumer.metrics.snapshot()["dead_lettered"] == len(POISON))
+        # Everything is acknowledged: nothing waits for redelivery.
+        wait_until(lambda: broker.depth() == 0)
+
+    dead = {properties.message_id: (properties, body) for properties, body in
+            broker.dead_letters()}
+    assert set(dead) == set(POISON)
+    for message_id, (body, code) in POISON.items():
+        properties, dead_body = dead[message_id]
+        assert dead_body == body
+        assert properties.headers["x-mymonit-reason"].startswith(f"{code}: ")
+    assert sorted(database.values()) == [1.0] + [2.0] * len(POISON)  # none of the bad array
+
+
+def test_array_message_is_stored_whole_with_its_timestamps(config, database, broker):
+    broker.publish([measure(float(i), timestamp=f"2022-04-06T07:00:00.{i:06d}Z")
+                    for i in range(50)])
+    with ConsumerThread(config):
+        wait_until(lambda: len(database.values()) == 50)
+    rows = database.query("SELECT taken_at, value FROM measures ORDER BY value")
+    assert [row[1] for row in rows] == [float(i) for i in range(50)]
+    assert rows[7][0].isoformat() == "2022-04-06T07:00:00.000007"
+
+
+def test_same_message_id_twice_is_stored_once(config, database, broker):
+    with ConsumerThread(config) as consumer:
+        broker.publish(measure(5.0), "same-id")
+        wait_until(lambda: database.values() == [5.0])
+        broker.publish(measure(5.0), "same-id")
+        broker.publish(measure(6.0), "other-id")
+        wait_until(lambda: consumer.metrics.snapshot()["duplicates"] == 1)
+        wait_until(lambda: len(database.values()) == 2)
+        wait_until(lambda: broker.depth() == 0)
+    assert sorted(database.values()) == [5.0, 6.0]
+    assert database.query("SELECT COUNT(*) FROM consumed_messages")[0][0] == 2
+
+
+def test_experiment_created_after_start_is_picked_up(config, database, broker):
+    with ConsumerThread(config):
+        broker.publish(measure(1.0), "warm-up")
+        wait_until(lambda: database.values() == [1.0])
+        database.add_experiment("created-later")
+        broker.publish(measure(7.0, experiment="created-later"), "later")
+        wait_until(lambda: database.values("created-later") == [7.0])
+    assert not broker.dead_letters()
+
+
+def test_many_messages_are_stored_in_few_batches(config, database, broker):
+    for index in range(1000):
+        broker.publish(measure(float(index)))
+    with ConsumerThread(config) as consumer:
+        wait_until(lambda: len(database.values()) == 1000)
+        batches = consumer.metrics.snapshot()["batches"]
+    assert batches <= 20  # batch size 200, prefetch 500
+    assert sorted(database.values()) == [float(i) for i in range(1000)]
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_health_endpoints_tell_liveness_readiness_and_metrics(config, database, broker):
+    with ConsumerThread(config) as consumer:
+        server = HealthServer(0, consumer.metrics, consumer.listener.readiness,
+                              host="127.0.0.1")
+        server.start()
+        try:
+            broker.publish(measure(3.0), "m-1")
+            broker.publish(b"nope", "m-2")
+            wait_until(lambda: consumer.metrics.snapshot()["dead_lettered"] == 1)
+            assert _get(server.port, "/healthz")[0] == 200
+            status, body = _get(server.port, "/readyz")
+            assert status == 200 and json.loads(body)["checks"] == {
+                "database": True, "broker": True, "storing": True}
+            status, text = _get(server.port, "/metrics")
+            assert status == 200
+            assert "mymonit_messages_consumed_total 2" in text
+            assert "mymonit_measures_stored_total 1" in text
+            assert "mymonit_messages_dead_lettered_total 1" in text
+            assert "mymonit_batches_total" in text and "mymonit_broker_reconnects_total 0" in text
+            assert _get(server.port, "/other")[0] == 404
+        finally:
+            server.stop()
+    # Stopped, the consumer is not ready any more.
+    assert consumer.listener.readiness()["broker"] is False
