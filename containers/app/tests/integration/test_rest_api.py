@@ -1,0 +1,354 @@
+"""The REST app on the real database, through Flask's test client.
+
+Only the token check is replaced (a fake maps test tokens to Firebase uids; the
+production verification path has its own test): services, storage and MariaDB are real.
+"""
+
+from __future__ import annotations
+
+# pytest passes fixtures by name: arguments share the names of the fixture functions.
+# pylint: disable=redefined-outer-name
+
+import time
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+from dependency_injector import providers
+from flask.testing import FlaskClient
+
+from my_monit.config import Config
+from my_monit.container import Container, create_container
+from my_monit.logging.audit import AuditEvent
+from my_monit.model import Role, User
+from my_monit.rest.authenticator import Unauthenticated
+from my_monit.rest.listener import create_app
+
+pytestmark = pytest.mark.integration
+
+ADMIN = User("A1", "Ada Admin", "uid-ada", "ada@example.org", Role.ADMIN)
+SCIENTIST = {
+    "user_id": "S123",
+    "name": "Marie Curie",
+    "username": "uid-marie",
+    "email": "marie@example.org",
+    "role": "SCIENTIST",
+}
+OUTSIDER = {
+    "user_id": "S456",
+    "name": "Pierre Curie",
+    "username": "uid-pierre",
+    "email": "pierre@example.org",
+    "role": "SCIENTIST",
+}
+TOKENS = {
+    "ada.token.x": "uid-ada",
+    "marie.token.x": "uid-marie",
+    "pierre.token.x": "uid-pierre",
+    "ghost.token.x": "uid-ghost",  # a Firebase account with no MyMONIT user
+}
+T0 = datetime(2022, 4, 6, 7, 0, 0, 250000, tzinfo=timezone.utc)
+HERTZ = 3  # measure type id of hertz in the schema's list
+
+
+class FakeVerifier:  # pylint: disable=too-few-public-methods  # the TokenVerifier role
+    """Map the test tokens to uids; refuse any other token."""
+
+    def verify(self, token: str) -> tuple[str, float]:
+        """Give the uid of a test token."""
+        if token not in TOKENS:
+            raise Unauthenticated("invalid ID token (InvalidIdTokenError)")
+        return TOKENS[token], time.time() + 3600
+
+
+class RecordingAuditLog:  # pylint: disable=too-few-public-methods  # the AuditLog role
+    """Keep audit events for the test to read."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        """Keep ``event``."""
+        self.events.append(event)
+
+
+def bearer(who: str) -> dict[str, str]:
+    """Give the Authorization header of ada, marie, pierre or ghost."""
+    return {"Authorization": f"Bearer {who}.token.x"}
+
+
+@pytest.fixture
+def container(clean_database: Config) -> Iterator[Container]:
+    """The app's container on the test database, with the fake verifier; one admin."""
+    built = create_container(clean_database)
+    built.token_verifier.override(providers.Object(FakeVerifier()))
+    built.audit_log.override(providers.Object(RecordingAuditLog()))
+    built.user_service().create_admin(ADMIN)
+    yield built
+    built.storage_connector().close()
+
+
+@pytest.fixture
+def client(container: Container) -> FlaskClient:
+    """A test client of the app built from the container."""
+    return create_app(container).test_client()
+
+
+@pytest.fixture
+def world(client: FlaskClient, container: Container) -> dict[str, Any]:
+    """The design's sequence: a scientist and an outsider, an experiment, an association."""
+    for user in (SCIENTIST, OUTSIDER):
+        assert client.post("/users/", json=user, headers=bearer("ada")).status_code == 201
+    created = client.post(
+        "/experiments/", json={"name": "device-vibrations"}, headers=bearer("ada")
+    )
+    experiment_id = created.json["experiment_id"]
+    other = client.post("/experiments/", json={"name": "magnet-quench"}, headers=bearer("ada"))
+    path = f"/scientists-experiments/{experiment_id}/S123"
+    assert client.post(path, headers=bearer("ada")).status_code == 201
+    rows = [(experiment_id, HERTZ, T0 + timedelta(seconds=i), float(i)) for i in range(25)]
+    container.storage().insert_measures(rows)
+    return {"experiment": experiment_id, "other": other.json["experiment_id"]}
+
+
+def _count(container: Container, table: str) -> int:
+    with container.storage_connector().transaction() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # nosec B608 - fixed table names
+        return int(cursor.fetchone()[0])
+
+
+def test_design_sequence_scientist_reads_the_measures_of_their_experiment(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    response = client.get(f"/measures/{world['experiment']}?limit=3", headers=bearer("marie"))
+
+    assert response.status_code == 200
+    assert response.json == [
+        {
+            "experiment": "device-vibrations",
+            "measure_type": "hertz",
+            "timestamp": (T0 + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "value": float(second),
+        }
+        for second in (24, 23, 22)
+    ]
+    assert 'rel="next"' in response.headers["Link"]
+
+
+def test_admin_reads_users_experiments_and_associations(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    users = client.get("/users/", headers=bearer("ada")).json
+    experiments = client.get("/experiments/", headers=bearer("ada")).json
+    associations = client.get("/scientists-experiments/", headers=bearer("ada")).json
+
+    assert [user["user_id"] for user in users] == ["A1", "S123", "S456"]
+    assert [experiment["name"] for experiment in experiments] == [
+        "device-vibrations",
+        "magnet-quench",
+    ]
+    assert associations == {str(world["experiment"]): {"users": [SCIENTIST]}}
+
+
+ROUTES = [
+    ("get", "/users/me", None),
+    ("get", "/users/S123", None),
+    ("put", "/users/S123", {"name": "Marie S. Curie"}),
+    ("get", "/experiments/", None),
+    ("get", "/experiments/{experiment}", None),
+    ("get", "/measures/{experiment}", None),
+    ("get", "/measure-types/", None),
+    ("get", "/users/", None),
+    ("post", "/users/", {**OUTSIDER, "user_id": "S789", "username": "u", "email": "x@y.org"}),
+    ("delete", "/users/S456", None),
+    ("post", "/experiments/", {"name": "new-experiment"}),
+    ("put", "/experiments/{experiment}", {"name": "renamed"}),
+    ("get", "/scientists-experiments/", None),
+    ("post", "/scientists-experiments/{other}/S123", None),
+    ("delete", "/scientists-experiments/{experiment}/S123", None),
+    ("post", "/measure-types/", {"name": "gauss", "symbol": "G", "quantity": "flux density"}),
+]
+# What each caller gets: the associated scientist reads their own things only.
+EXPECTED = {
+    "ada": [200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 201, 200, 200, 201, 204, 201],
+    "marie": [200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    "pierre": [200, 403, 403, 200, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    "ghost": [403] * len(ROUTES),
+    "garbage": [401] * len(ROUTES),
+    "none": [401] * len(ROUTES),
+}
+
+
+@pytest.mark.parametrize("who", list(EXPECTED))
+def test_every_route_answers_each_caller_as_the_contract_says(
+    client: FlaskClient, world: dict[str, Any], who: str
+) -> None:
+    headers = {
+        "none": {},
+        "garbage": {"Authorization": "Bearer not.a.token"},
+    }.get(who) or bearer(who)
+    statuses = []
+    for method, path, body in ROUTES:
+        response = getattr(client, method)(path.format(**world), json=body, headers=headers)
+        statuses.append(response.status_code)
+
+    assert statuses == EXPECTED[who]
+
+
+def test_scientist_of_another_experiment_reads_no_measures(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    response = client.get(f"/measures/{world['experiment']}", headers=bearer("pierre"))
+
+    assert response.status_code == 403
+    assert "Marie" not in response.get_data(as_text=True)
+
+
+def test_measure_pages_stay_stable_while_new_measures_arrive(
+    client: FlaskClient, world: dict[str, Any], container: Container
+) -> None:
+    first = client.get(f"/measures/{world['experiment']}?limit=10", headers=bearer("marie"))
+    later = T0 + timedelta(hours=1)
+    newer = [(world["experiment"], HERTZ, later + timedelta(seconds=i), 1.0) for i in range(5)]
+    container.storage().insert_measures(newer)
+
+    seen = [row["value"] for row in first.json]
+    link = first.headers["Link"]
+    while link:
+        url = urllib.parse.urlsplit(link[1 : link.index(">")])
+        page = client.get(f"{url.path}?{url.query}", headers=bearer("marie"))
+        seen += [row["value"] for row in page.json]
+        link = page.headers.get("Link")
+
+    assert seen == [float(second) for second in range(24, -1, -1)]
+
+
+def test_measures_filtered_by_time_and_type(client: FlaskClient, world: dict[str, Any]) -> None:
+    since = int((T0 + timedelta(seconds=10)).timestamp())
+    until = (T0 + timedelta(seconds=12)).isoformat()
+    query = urllib.parse.urlencode({"from": since, "to": until, "type": "hertz"})
+
+    response = client.get(f"/measures/{world['experiment']}?{query}", headers=bearer("ada"))
+
+    assert [row["value"] for row in response.json] == [12.0, 11.0, 10.0]
+    other_type = client.get(f"/measures/{world['experiment']}?type=volt", headers=bearer("ada"))
+    assert other_type.json == []
+
+
+@pytest.mark.usefixtures("world")
+def test_user_updates_own_name_but_not_own_role(
+    client: FlaskClient
+) -> None:
+    renamed = client.put("/users/S123", json={"name": "Maria"}, headers=bearer("marie"))
+    promoted = client.put("/users/S123", json={"role": "ADMIN"}, headers=bearer("marie"))
+
+    assert renamed.status_code == 200
+    assert renamed.json == {**SCIENTIST, "name": "Maria"}
+    assert promoted.status_code == 403
+    assert client.get("/users/me", headers=bearer("marie")).json["role"] == "SCIENTIST"
+
+
+@pytest.mark.usefixtures("world")
+def test_admin_changes_a_username_and_the_old_uid_can_no_longer_sign_in(
+    client: FlaskClient
+) -> None:
+    response = client.put("/users/S456", json={"username": "uid-pierre-2"}, headers=bearer("ada"))
+
+    assert response.status_code == 200
+    assert client.get("/users/me", headers=bearer("pierre")).status_code == 403
+
+
+@pytest.mark.usefixtures("world")
+def test_erasure_removes_personal_data_and_sign_in_and_blocks_the_staff_id(
+    client: FlaskClient
+) -> None:
+    assert client.get("/users/me", headers=bearer("marie")).status_code == 200
+
+    assert client.delete("/users/S123", headers=bearer("ada")).status_code == 204
+
+    assert client.get("/users/me", headers=bearer("marie")).status_code == 403
+    assert client.get("/users/S123", headers=bearer("ada")).status_code == 404
+    assert client.get("/scientists-experiments/", headers=bearer("ada")).json == {}
+    again = client.post("/users/", json={**SCIENTIST, "username": "u2"}, headers=bearer("ada"))
+    assert again.status_code == 409
+
+
+def test_duplicates_are_409(client: FlaskClient, world: dict[str, Any]) -> None:
+    same_email = {**SCIENTIST, "user_id": "S999", "username": "uid-other"}
+    same_name = {"name": "device-vibrations"}
+    association = f"/scientists-experiments/{world['experiment']}/S123"
+
+    assert client.post("/users/", json=same_email, headers=bearer("ada")).status_code == 409
+    assert client.post("/experiments/", json=same_name, headers=bearer("ada")).status_code == 409
+    assert client.post(association, headers=bearer("ada")).status_code == 409
+
+
+def test_associating_an_admin_is_400_and_a_missing_user_404(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    admin = client.post(f"/scientists-experiments/{world['experiment']}/A1", headers=bearer("ada"))
+    missing = client.post(
+        f"/scientists-experiments/{world['experiment']}/S000", headers=bearer("ada")
+    )
+
+    assert admin.status_code == 400
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("post", "/users/", {"data": "{", "content_type": "application/json"}),
+        ("post", "/users/", {"json": {**SCIENTIST, "user_id": "S9", "role": 7}}),
+        ("post", "/users/", {"json": {"user_id": "S9"}}),
+        ("post", "/users/", {"json": {**SCIENTIST, "user_id": "S9", "admin": True}}),
+        ("post", "/users/", {"json": {**SCIENTIST, "user_id": "S9", "name": "n" * 101}}),
+        ("post", "/users/", {"data": "x" * (1024 * 1024 + 1), "content_type": "application/json"}),
+        ("post", "/experiments/", {"json": {"name": "e" * 101}}),
+        ("put", "/users/S123", {"json": {"email": "marie-at-example.org"}}),
+        ("get", "/measures/{experiment}?from=2022-02-01T00:00:00Z&to=2022-01-01T00:00:00Z", {}),
+        ("get", "/experiments/?limit=10001", {}),
+        ("get", "/experiments/one", {}),
+    ],
+)
+def test_bad_input_is_a_4xx_problem_writes_nothing_and_the_app_keeps_serving(
+    client: FlaskClient,
+    world: dict[str, Any],
+    container: Container,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+) -> None:
+    before = {table: _count(container, table) for table in ("users", "experiments")}
+    marie = client.get("/users/S123", headers=bearer("ada")).json
+
+    response = getattr(client, method)(path.format(**world), headers=bearer("ada"), **kwargs)
+
+    assert 400 <= response.status_code < 500
+    assert response.mimetype == "application/problem+json"
+    assert "marie@example.org" not in response.get_data(as_text=True)
+    assert {table: _count(container, table) for table in before} == before
+    assert client.get("/users/S123", headers=bearer("ada")).json == marie
+    assert client.get("/healthz").status_code == 200
+
+
+def test_each_call_is_audited_with_the_actor_staff_id_and_no_personal_data(
+    client: FlaskClient, world: dict[str, Any], container: Container
+) -> None:
+    audit: RecordingAuditLog = container.audit_log()
+    audit.events.clear()
+
+    client.put("/users/S123", json={"email": "curie@example.org"}, headers=bearer("ada"))
+    client.get(f"/measures/{world['experiment']}", headers=bearer("pierre"))
+
+    update, denied = audit.events
+    assert (update.action, update.actor_id, update.changes) == ("user.update", "A1", ("email",))
+    assert (denied.action, denied.actor_id, denied.outcome) == ("measures.read", "S456", "failure")
+    assert "denied" in denied.event_types
+    text = repr([event.to_ecs() for event in audit.events])
+    assert not [secret for secret in ("curie@", "Marie", "uid-") if secret in text]
+
+
+def test_readyz_is_200_on_the_real_database(client: FlaskClient) -> None:
+    assert client.get("/readyz").json == {"status": "ready"}
