@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from my_monit.config import Config, ConfigurationError
 from my_monit.container import create_container
 from my_monit.errors import MyMonitError
-from my_monit.logging.console import configure_logging
+from my_monit.logging.configuration import configure_logging
 from my_monit.model import Role, User
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,11 @@ def _db_upgrade(config: Config, _: argparse.Namespace) -> int:
     from my_monit.storage.migrations import upgrade  # pylint: disable=import-outside-toplevel
 
     container = create_container(config)
-    applied = upgrade(container.storage_connector())
+    # Unset, the schema is read from the checkout; the container image sets DB_SCHEMA_DIR.
+    if config.db_schema_dir:
+        applied = upgrade(container.storage_connector(), Path(config.db_schema_dir))
+    else:
+        applied = upgrade(container.storage_connector())
     print(f"applied schema versions: {', '.join(applied)}" if applied else "schema is up to date")
     return 0
 
@@ -52,6 +57,18 @@ def _run(config: Config, _: argparse.Namespace) -> int:
     return run_all(config)
 
 
+def _docs(_: Config, args: argparse.Namespace) -> int:
+    from my_monit.rest.api_reference import (  # pylint: disable=import-outside-toplevel
+        write_reference,
+    )
+
+    if write_reference(Path(args.output), check=args.check):
+        print(f"{args.output} is up to date" if args.check else f"wrote {args.output}")
+        return 0
+    print(f"{args.output} is out of date: run 'mymonit docs'", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe the commands and their arguments."""
     parser = argparse.ArgumentParser(prog="mymonit", description=__doc__)
@@ -74,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(handler=_create_admin)
 
     commands.add_parser("serve", help="serve the REST API").set_defaults(handler=_serve)
+    docs = commands.add_parser("docs", help="write docs/api.html from the OpenAPI document")
+    docs.add_argument("--output", default="docs/api.html", help="where to write the page")
+    docs.add_argument("--check", action="store_true", help="only check that it is up to date")
+    docs.set_defaults(handler=_docs)
     commands.add_parser("consume", help="consume measures from AMQP").set_defaults(
         handler=_consume
     )
@@ -89,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Config, argparse.Namespace], int] = args.handler
     try:
         config = Config.from_env()
-        configure_logging(config.log_level)
+        configure_logging(config)
         return handler(config, args)
     except (ConfigurationError, MyMonitError) as error:
         print(f"mymonit: {error}", file=sys.stderr)

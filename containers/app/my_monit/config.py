@@ -43,6 +43,7 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "DB_PASSWORD": ("db_password", "password", str),
     "DB_DATABASE": ("db_database", "my_monit", str),
     "DB_POOL_SIZE": ("db_pool_size", 16, _integer(1, 256)),
+    "DB_SCHEMA_DIR": ("db_schema_dir", None, _optional),
     "RABBIT_URL": ("rabbit_url", "localhost", str),
     "RABBIT_USER": ("rabbit_user", "guest", str),
     "RABBIT_PASSWORD": ("rabbit_password", "guest", str),
@@ -53,6 +54,7 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "RABBIT_PREFETCH": ("rabbit_prefetch", 2000, _integer(1, 65535)),
     "RABBIT_BATCH_SIZE": ("rabbit_batch_size", 1000, _integer(1, 100000)),
     "RABBIT_FLUSH_SECONDS": ("rabbit_flush_seconds", 0.2, _seconds),
+    "RABBIT_RECONNECT_SECONDS": ("rabbit_reconnect_seconds", 300.0, _seconds),
     # All interfaces by default: in a container, only nginx reaches the app's port.
     "REST_HOST": ("rest_host", "0.0.0.0", str),  # nosec B104
     "REST_PORT": ("rest_port", 5000, _integer(1, 65535)),
@@ -79,6 +81,7 @@ class Config:  # pylint: disable=too-many-instance-attributes  # one field per v
     db_password: str
     db_database: str
     db_pool_size: int
+    db_schema_dir: str | None
     rabbit_url: str
     rabbit_user: str
     rabbit_password: str
@@ -89,6 +92,7 @@ class Config:  # pylint: disable=too-many-instance-attributes  # one field per v
     rabbit_prefetch: int
     rabbit_batch_size: int
     rabbit_flush_seconds: float
+    rabbit_reconnect_seconds: float
     rest_host: str
     rest_port: int
     rest_workers: int

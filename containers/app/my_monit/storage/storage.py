@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,7 +12,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 from mysql.connector import errors as mysql_errors
 
-from my_monit.errors import Conflict, NotFound, Unavailable
+from my_monit.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from my_monit.model import Experiment, MeasureType, Role, User
 from my_monit.storage.connector import CONNECTION_ERRORS, StorageConnector
 
@@ -104,6 +105,10 @@ _MEASURES_ORDER = " ORDER BY m.taken_at DESC, m.measure_id DESC LIMIT %(limit)s"
 INSERT_MEASURES = """
     INSERT INTO measures (experiment_id, measure_type_id, taken_at, value)
     VALUES (%s, %s, %s, %s)"""
+INSERT_MEASURES_HEAD = (
+    "INSERT INTO measures (experiment_id, measure_type_id, taken_at, value) VALUES "
+)
+_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
 INSERT_CONSUMED = "INSERT INTO consumed_messages (message_id) VALUES (%s)"
 
 
@@ -339,7 +344,9 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             if message_ids:
                 cursor.executemany(INSERT_CONSUMED, [(mid,) for mid in message_ids])
             for start in range(0, len(rows), INSERT_CHUNK):
-                cursor.executemany(INSERT_MEASURES, rows[start : start + INSERT_CHUNK])
+                values = _measure_values(rows[start : start + INSERT_CHUNK])
+                # Only integers, finite floats and checked times are in ``values``.
+                cursor.execute(INSERT_MEASURES_HEAD + values)  # nosec B608
 
     def consumed(self, message_ids: Sequence[str]) -> set[str]:
         """Tell which of these message ids were already stored."""
@@ -364,6 +371,34 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 def _user(row: Sequence[Any]) -> User:
     user_id, name, username, email, role, erased_at = row
     return User(user_id, name, username, email, Role(role), erased=erased_at is not None)
+
+
+def _measure_values(rows: Sequence[tuple[int, int, datetime | str, float]]) -> str:
+    """Write rows as the VALUES list of a multi-row INSERT.
+
+    The driver's executemany does the same with a regular expression per row; writing
+    the list here makes bulk inserts about a third faster (see the ingest benchmark).
+    Ids must be integers (the ``d`` format refuses anything else), values finite numbers,
+    and times datetimes or ``YYYY-MM-DD HH:MM:SS[.ffffff]`` text: nothing else gets in.
+    """
+    values = []
+    for experiment_id, measure_type_id, taken_at, value in rows:
+        # pylint: disable-next=unidiomatic-typecheck  # the exact type is the fast path
+        if type(taken_at) is not datetime or taken_at.tzinfo is not None:
+            taken_at = _time_text(taken_at)
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidArgument("measure", "value", "must be a finite number")
+        values.append(f"({experiment_id:d},{measure_type_id:d},'{taken_at}',{number!r})")
+    return ",".join(values)
+
+
+def _time_text(taken_at: datetime | str) -> str:
+    if isinstance(taken_at, datetime):
+        return str(_naive_utc(taken_at))
+    if not isinstance(taken_at, str) or not _TIME_TEXT.fullmatch(taken_at):
+        raise InvalidArgument("measure", "timestamp", "must be a UTC date and time")
+    return taken_at
 
 
 def _naive_utc(value: datetime) -> datetime:

@@ -1,0 +1,71 @@
+"""``mymonit run``: the REST API and the AMQP consumer together, as one app container runs them.
+
+The REST API (gunicorn, with its own worker processes) runs in a child process; the
+consumer runs in this one. SIGTERM stops both. If the REST API dies, the consumer is
+stopped too and the exit code is non-zero, so that the container is restarted whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+
+from my_monit.config import Config
+from my_monit.messaging.runner import consume
+
+log = logging.getLogger(__name__)
+
+REST_STOP_SECONDS = 30.0
+
+
+def _serve_rest(config: Config) -> None:
+    # Imported in the child: it is a fresh interpreter (spawned, not forked, so that no
+    # lock or connection of the parent is copied half-used).
+    # pylint: disable=import-outside-toplevel
+    from my_monit.logging.configuration import configure_logging
+    from my_monit.rest.server import serve
+
+    configure_logging(config)
+    sys.exit(serve(config))
+
+
+def run_all(config: Config) -> int:
+    """Serve REST in a child process and consume here, until SIGTERM; give the exit code."""
+    rest = multiprocessing.get_context("spawn").Process(
+        target=_serve_rest, args=(config,), name="mymonit-rest"
+    )
+    rest.start()
+    log.info("REST API started in process %s", rest.pid)
+    stopping = threading.Event()
+
+    # A REST API that dies on its own stops the consumer, through its SIGTERM handler.
+    def watch_rest() -> None:
+        rest.join()
+        if not stopping.is_set():
+            log.error("the REST API exited with code %s; stopping the consumer", rest.exitcode)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_rest, name="rest-watch", daemon=True).start()
+    try:
+        code = consume(config)
+    finally:
+        stopping.set()
+        _stop_rest(rest)
+    if rest.exitcode not in (0, -signal.SIGTERM):
+        return code or 1
+    return code
+
+
+def _stop_rest(rest: multiprocessing.process.BaseProcess) -> None:
+    if rest.is_alive():
+        log.info("stopping the REST API")
+        rest.terminate()
+        rest.join(REST_STOP_SECONDS)
+    if rest.is_alive():
+        log.warning("the REST API did not stop in %.0f s; killing it", REST_STOP_SECONDS)
+        rest.kill()
+        rest.join()

@@ -1,0 +1,1 @@
+"""Checks of the deployment side: Compose, Kubernetes, Dockerfiles, nginx, run.sh, AMQPS."""

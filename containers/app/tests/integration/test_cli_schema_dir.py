@@ -1,0 +1,54 @@
+"""``mymonit db upgrade`` reads the schema from DB_SCHEMA_DIR, as the container image sets it."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import mysql.connector
+import pytest
+
+from my_monit.cli import main
+from my_monit.storage.migrations import DEFAULT_SCHEMA_DIR
+
+pytestmark = pytest.mark.integration
+
+
+def test_db_upgrade_applies_the_schema_of_db_schema_dir(
+    database_config, monkeypatch, tmp_path: Path, capsys
+) -> None:
+    """A schema directory named by DB_SCHEMA_DIR is applied, its extra version included."""
+    for path in DEFAULT_SCHEMA_DIR.glob("*.sql"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "999_schema_dir_probe.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS schema_dir_probe (id INT PRIMARY KEY);\n"
+        "INSERT IGNORE INTO schema_migrations (version) VALUES ('999');\n",
+        encoding="utf-8",
+    )
+    name = f"my_monit_test_{uuid.uuid4().hex[:12]}"
+    for variable, value in {
+        "DB_HOST": database_config.db_host,
+        "DB_PORT": str(database_config.db_port),
+        "DB_USER": database_config.db_user,
+        "DB_PASSWORD": database_config.db_password,
+        "DB_DATABASE": name,
+        "DB_SCHEMA_DIR": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(variable, value)
+    connection = mysql.connector.connect(
+        host=database_config.db_host, port=database_config.db_port,
+        user=database_config.db_user, password=database_config.db_password,
+    )
+    try:
+        assert main(["db", "upgrade"]) == 0
+        assert "999" in capsys.readouterr().out
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name = 'schema_dir_probe'", (name,),
+        )
+        assert cursor.fetchone()[0] == 1
+    finally:
+        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()
