@@ -41,10 +41,14 @@ def run_all(config: Config) -> int:
     rest.start()
     log.info("REST API started in process %s", rest.pid)
     stopping = threading.Event()
+    rest_exited = threading.Event()
 
-    # A REST API that dies on its own stops the consumer, through its SIGTERM handler.
+    # The one thread that waits for the child: two threads joining one process race for
+    # its exit status. A REST API that dies on its own stops the consumer, through its
+    # SIGTERM handler.
     def watch_rest() -> None:
         rest.join()
+        rest_exited.set()
         if not stopping.is_set():
             log.error("the REST API exited with code %s; stopping the consumer", rest.exitcode)
             os.kill(os.getpid(), signal.SIGTERM)
@@ -54,18 +58,17 @@ def run_all(config: Config) -> int:
         code = consume(config)
     finally:
         stopping.set()
-        _stop_rest(rest)
+        _stop_rest(rest, rest_exited)
     if rest.exitcode not in (0, -signal.SIGTERM):
         return code or 1
     return code
 
 
-def _stop_rest(rest: multiprocessing.process.BaseProcess) -> None:
-    if rest.is_alive():
+def _stop_rest(rest: multiprocessing.process.BaseProcess, exited: threading.Event) -> None:
+    if not exited.is_set():
         log.info("stopping the REST API")
         rest.terminate()
-        rest.join(REST_STOP_SECONDS)
-    if rest.is_alive():
+    if not exited.wait(REST_STOP_SECONDS):
         log.warning("the REST API did not stop in %.0f s; killing it", REST_STOP_SECONDS)
         rest.kill()
-        rest.join()
+        exited.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TextIO
 
 from my_monit.config import Config, ConfigurationError
@@ -31,7 +30,7 @@ def configure_logging(config: Config, stream: TextIO | None = None) -> None:
             handler.close()
 
     # The console shows LOG_LEVEL and up; Logstash also gets every audit event.
-    root.addHandler(console_handler(stream or sys.stderr, level))
+    root.addHandler(console_handler(stream, level))
     if config.logstash_host:
         root.addHandler(
             LogstashHandler(LogstashConfiguration(config.logstash_host, config.logstash_port))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TextIO
 
 import colorama
@@ -48,10 +49,32 @@ class ConsoleHandler(logging.StreamHandler):
     """The console handler that ``configure_logging`` installs (and replaces when re-run)."""
 
 
-def console_handler(stream: TextIO, level: int | str = logging.NOTSET) -> ConsoleHandler:
-    """Build a masked, one-line-per-record handler writing to ``stream``."""
+class _StandardError:
+    """Whatever ``sys.stderr`` is when a record is written, not when logging was set up.
+
+    A test runner swaps ``sys.stderr`` per test and closes the old one; a handler that
+    kept the old one would then fail on every record.
+    """
+
+    def write(self, text: str) -> int:
+        """Write to the current standard error."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current standard error."""
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        """Tell whether the current standard error is a terminal."""
+        return sys.stderr.isatty()
+
+
+def console_handler(
+    stream: TextIO | None, level: int | str = logging.NOTSET
+) -> ConsoleHandler:
+    """Build a masked, one-line-per-record handler writing to ``stream`` (None: stderr)."""
     colorama.just_fix_windows_console()
-    handler = ConsoleHandler(stream)
+    handler = ConsoleHandler(stream if stream is not None else _StandardError())
     handler.setLevel(level)
     handler.addFilter(MaskingFilter())
     isatty = getattr(stream, "isatty", None)

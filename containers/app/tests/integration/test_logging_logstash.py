@@ -171,9 +171,14 @@ def test_a_listener_that_never_reads_slows_neither_logging_nor_calls(root, caplo
         root.addHandler(handler)
         with caplog.at_level(logging.WARNING, logger="my_monit.logging.logstash"):
             elapsed = _workload()
-            # The send timeout frees the sender, which then tries a new connection.
-            deadline = time.monotonic() + 5
+            # The send timeout frees the sender, which then tries a new connection. Keep
+            # logging until it does: under load, so much of the workload is dropped that
+            # what was sent can still fit in the sockets' buffers.
+            filler = logging.getLogger("my_monit.filler")
+            deadline = time.monotonic() + 10
             while stalled.connections < 2 and time.monotonic() < deadline:
+                for _ in range(50):
+                    filler.warning("filling the socket buffers %s", "x" * 2000)
                 time.sleep(0.05)
             root.removeHandler(handler)
             started = time.perf_counter()
