@@ -11,8 +11,9 @@ exchange and queues (deleted at the end). Figures:
     ack per message (the plain consumer), and for reference one ack per 500 messages
     (``multiple=True``, as MyMONIT acks);
 (b) raw multi-row insert rate of the same driver into the measures table;
-(c) MyMONIT on 100,000 single-measure messages published before its consumer starts,
-    timed from its start until the last row is committed;
+(c) MyMONIT on 100,000 single-measure messages published while its consumer is away,
+    timed from the moment it resumes (its basic.consume confirmed) until the last row is
+    committed;
 (d) the same with 2,000 messages of 100 measures each.
 """
 
@@ -202,9 +203,14 @@ def mymonit_consume(config: Config, messages: list[bytes], measures: int,
     listener = container.rabbit_listener()
     metrics = container.metrics()
     finished = threading.Event()
-    timing = {"ended": 0.0}
+    timing = {"started": 0.0, "ended": 0.0}
 
+    # The clock starts when the consumer resumes: its basic.consume is confirmed, and the
+    # broker starts delivering the backlog. Connecting and declaring are not timed.
     def watch() -> None:
+        while not listener.readiness().get("broker"):
+            time.sleep(0.0005)
+        timing["started"] = time.perf_counter()
         while metrics.snapshot()["stored"] < measures:
             time.sleep(0.002)
         timing["ended"] = time.perf_counter()
@@ -212,11 +218,10 @@ def mymonit_consume(config: Config, messages: list[bytes], measures: int,
         listener.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)
-    started = time.perf_counter()
     watcher.start()
     listener.run()
     finished.wait()
-    elapsed = timing["ended"] - started
+    elapsed = timing["ended"] - timing["started"]
     counts = metrics.snapshot()
     container.storage_connector().close()
     _clean(config, configuration)
@@ -292,6 +297,9 @@ def _run(config: Config, args: argparse.Namespace) -> None:
     print(f"mysql.connector {mysql.connector.__version__}, "
           f"C extension: {mysql.connector.HAVE_CEXT}; pika {pika.__version__}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    if not mysql.connector.HAVE_CEXT:
+        print("WARNING: mysql.connector runs in pure Python (its C extension did not load); "
+              "inserts are about 1.6x slower than with it")
     print(f"prefetch {config.rabbit_prefetch}, batch size {config.rabbit_batch_size}, "
           f"flush {config.rabbit_flush_seconds} s; {args.rounds} rounds, medians shown")
     singles = [json.dumps(_measure(i)).encode() for i in range(args.messages)]
@@ -330,9 +338,11 @@ def _run(config: Config, args: argparse.Namespace) -> None:
     print(f"(d)  MyMONIT, {args.array_messages:,} messages of {args.array_size} measures: "
           f"{median['d']:>10,.0f} measures/s")
     print()
-    print(f"(c)/(a)  = {median['c'] / median['a']:6.1%}   goal >= 65 %")
+    print(f"(c)/(a)  = {median['c'] / median['a']:6.1%}   goal >= 65 % "
+          f"({'met' if median['c'] / median['a'] >= 0.65 else 'NOT met'})")
     print(f"(c)/(a') = {median['c'] / median['a_multi']:6.1%}   (reference: raw with MyMONIT's acks)")
-    print(f"(d)/(b)  = {median['d'] / median['b']:6.1%}   goal >= 70 %")
+    print(f"(d)/(b)  = {median['d'] / median['b']:6.1%}   goal >= 70 % "
+          f"({'met' if median['d'] / median['b'] >= 0.70 else 'NOT met'})")
     print(f"(d)/(b') = {median['d'] / median['b_prebuilt']:6.1%}   (reference: raw with MyMONIT's SQL)")
 
 

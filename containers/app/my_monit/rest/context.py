@@ -71,3 +71,20 @@ def admin_only(view: F) -> F:
         return view(*args, **kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+def admin_or_self(view: F) -> F:
+    """Refuse a caller who is neither an admin nor the path's user before the body is read."""
+
+    @functools.wraps(view)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        caller = actor()
+        if not caller.is_admin and caller.user_id != kwargs.get("user_id"):
+            raise Forbidden(
+                view.__name__.replace("_", " "),
+                kwargs.get("user_id"),
+                "only an admin or the user themselves",
+            )
+        return view(*args, **kwargs)
+
+    return inner  # type: ignore[return-value]

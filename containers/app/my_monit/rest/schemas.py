@@ -256,8 +256,8 @@ class MeasureSchema(Schema):
     value = fields.Float(metadata={"example": 100.0})
 
 
-class MeasureQuerySchema(Schema):
-    """Filter an experiment's measures and page through them, newest first."""
+class MeasureFilterSchema(Schema):
+    """Filter an experiment's measures by time and measure type."""
 
     since = Instant(
         data_key="from",
@@ -281,6 +281,17 @@ class MeasureQuerySchema(Schema):
         validate=_text(MEASURE_TYPE_NAME_MAX),
         metadata={"description": "only measures of this measure type (its name)"},
     )
+
+    @ma.validates_schema
+    def _check_range(self, data: Mapping[str, Any], **_: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since > until:
+            raise ma.ValidationError("must not be after 'to'", "from")
+
+
+class MeasureQuerySchema(MeasureFilterSchema):
+    """Filter an experiment's measures and page through them, newest first."""
+
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
         validate=validate.Range(1, MAX_LIMIT, error=f"must be between 1 and {MAX_LIMIT}"),
@@ -293,12 +304,6 @@ class MeasureQuerySchema(Schema):
             "description": "where the next page starts: take it from the Link header",
         },
     )
-
-    @ma.validates_schema
-    def _check_range(self, data: Mapping[str, Any], **_: Any) -> None:
-        since, until = data.get("since"), data.get("until")
-        if since is not None and until is not None and since > until:
-            raise ma.ValidationError("must not be after 'to'", "from")
 
 
 # errors

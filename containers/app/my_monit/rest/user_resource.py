@@ -8,7 +8,7 @@ from flask import url_for
 
 from my_monit.errors import InvalidArgument
 from my_monit.model import User
-from my_monit.rest.context import actor, admin_only, audited, container, note
+from my_monit.rest.context import actor, admin_only, admin_or_self, audited, container, note
 from my_monit.rest.openapi import ResourceBlueprint
 from my_monit.rest.responses import NEXT_LINK, no_content, respond, respond_page
 from my_monit.rest.schemas import (
@@ -85,6 +85,7 @@ def get_user(user_id: str) -> Any:
 
 @resource.route("/<staff_id:user_id>", methods=["PUT"])
 @audited("user.update", "user")
+@admin_or_self
 @resource.arguments(UserChangesSchema())
 @resource.response(200, UserSchema)
 @resource.alt_response(404, response="NOT_FOUND")

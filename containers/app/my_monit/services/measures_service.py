@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Iterator
 
 from my_monit.errors import InvalidArgument
 from my_monit.model import MeasureType, User
@@ -10,6 +11,11 @@ from my_monit.services.experiment_service import ExperimentService
 from my_monit.services.paging import MAX_LIMIT, Page, check_limit, require_admin
 from my_monit.storage import MeasureCursor, MeasureRow, Storage
 from my_monit.storage.storage import MeasureQuery
+
+
+# Rows read per query of an export: a connection is taken from the pool for each chunk and
+# given back before the rows are sent, so a slow reader holds no connection.
+EXPORT_CHUNK = 5000
 
 
 class MeasuresService:
@@ -51,6 +57,44 @@ class MeasuresService:
             return Page(rows, None)
         last = rows[limit - 1]
         return Page(rows[:limit], MeasureCursor(last.timestamp, last.measure_id))
+
+    def export_measures(  # pylint: disable=too-many-arguments  # one per filter of the route
+        self,
+        actor: User,
+        experiment_id: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        measure_type: str | None = None,
+        chunk: int | None = None,
+    ) -> Iterator[MeasureRow]:
+        """Give every matching measure, newest first, read chunk by chunk.
+
+        Access is checked now, before the first row is given: NotFound and Forbidden are
+        raised here, not while the rows are being sent.
+        """
+        filters: dict[str, Any] = {
+            "since": since,
+            "until": until,
+            "measure_type": measure_type,
+            "limit": chunk or EXPORT_CHUNK,
+        }
+        first = self.list_measures(actor, experiment_id, **filters)
+        return self._export(actor, experiment_id, first, filters)
+
+    def _export(
+        self,
+        actor: User,
+        experiment_id: int,
+        page: Page[MeasureRow, MeasureCursor],
+        filters: dict[str, Any],
+    ) -> Iterator[MeasureRow]:
+        while True:
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            # Each chunk checks access again: an association removed meanwhile ends it.
+            page = self.list_measures(actor, experiment_id, before=page.next_cursor, **filters)
 
     def list_measure_types(self) -> list[MeasureType]:
         """List every measure type; any signed-in user may."""

@@ -286,6 +286,19 @@ def _measures_listed(world: World, _: Prepared, response: requests.Response, __:
     assert "Link" not in response.headers
 
 
+def _measures_export(world: World) -> Prepared:
+    return Prepared(f"/measures/{world.experiment_id}/export")
+
+
+def _measures_exported(world: World, _: Prepared, response: requests.Response, __: str) -> None:
+    lines = response.text.splitlines()
+    assert lines[0] == "timestamp,experiment,measure_type,value"
+    exported = [dict(zip(lines[0].split(","), line.split(","))) for line in lines[1:]]
+    for measure in exported:
+        measure["value"] = float(measure["value"])
+    assert [_comparable(m) for m in exported] == [_comparable(m) for m in world.measures]
+
+
 def _comparable(measure: dict[str, Any]) -> tuple[Any, ...]:
     taken_at: datetime = parse_timestamp(measure["timestamp"])
     return (measure["experiment"], measure["measure_type"], taken_at, measure["value"])
@@ -342,6 +355,8 @@ ROUTES = [
     Route("DELETE", "/scientists-experiments/{experiment_id}/{scientist_id}", ADMIN, 204,
           _dissociate, _dissociated, _still_associated),
     Route("GET", "/measures/{experiment_id}", READERS, 200, _measures, _measures_listed),
+    Route("GET", "/measures/{experiment_id}/export", READERS, 200, _measures_export,
+          _measures_exported),
     Route("GET", "/measure-types/", EVERYONE, 200, _measure_types, _measure_types_listed),
     Route("POST", "/measure-types/", ADMIN, 201, _new_measure_type, _measure_type_created,
           _no_measure_type),
@@ -371,7 +386,8 @@ def test_route_answers_each_caller_as_the_contract_says(
     assert response.status_code == expected, f"{who}: {response.status_code} {response.text}"
     if expected == route.success:
         if response.content:
-            assert response.headers["Content-Type"].startswith("application/json")
+            media = "text/csv" if route.template.endswith("/export") else "application/json"
+            assert response.headers["Content-Type"].startswith(media)
         route.verify(world, prepared, response, who)
     else:
         assert_problem(response, expected, world.personal_data() + list(prepared.personal))

@@ -168,12 +168,13 @@ ROUTES = [
     ("post", "/scientists-experiments/{other}/S123", None),
     ("delete", "/scientists-experiments/{experiment}/S123", None),
     ("post", "/measure-types/", {"name": "gauss", "symbol": "G", "quantity": "flux density"}),
+    ("get", "/measures/{experiment}/export", None),
 ]
 # What each caller gets: the associated scientist reads their own things only.
 EXPECTED = {
-    "ada": [200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 201, 200, 200, 201, 204, 201],
-    "marie": [200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403],
-    "pierre": [200, 403, 403, 200, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    "ada": [200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 201, 200, 200, 201, 204, 201, 200],
+    "marie": [200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200],
+    "pierre": [200, 403, 403, 200, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
     "ghost": [403] * len(ROUTES),
     "garbage": [401] * len(ROUTES),
     "none": [401] * len(ROUTES),
@@ -234,6 +235,30 @@ def test_measures_filtered_by_time_and_type(client: FlaskClient, world: dict[str
     assert [row["value"] for row in response.json] == [12.0, 11.0, 10.0]
     other_type = client.get(f"/measures/{world['experiment']}?type=volt", headers=bearer("ada"))
     assert other_type.json == []
+
+
+def test_export_streams_every_matching_measure_as_csv_across_chunks(
+    client: FlaskClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 4 rows: the 25 measures take seven queries, each on a pooled connection.
+    monkeypatch.setattr("my_monit.services.measures_service.EXPORT_CHUNK", 4)
+    since = (T0 + timedelta(seconds=3)).isoformat()
+
+    response = client.get(
+        f"/measures/{world['experiment']}/export?from={urllib.parse.quote(since)}",
+        headers=bearer("marie"),
+    )
+
+    lines = response.get_data(as_text=True).splitlines()
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert lines[0] == "timestamp,experiment,measure_type,value"
+    assert [float(line.rsplit(",", 1)[1]) for line in lines[1:]] == [
+        float(second) for second in range(24, 2, -1)
+    ]
+    assert lines[1] == (
+        (T0 + timedelta(seconds=24)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        + ",device-vibrations,hertz,24.0"
+    )
 
 
 @pytest.mark.usefixtures("world")

@@ -245,3 +245,26 @@ def test_measure_types_any_user_reads_admin_creates(measures, storage):
         measures.create_measure_type(SCIENTIST, MeasureType("bar", "bar", "pressure"))
     measures.create_measure_type(ADMIN, MeasureType("bar", "bar", "pressure"))
     storage.insert_measure_type.assert_called_once()
+
+
+def test_export_checks_access_before_giving_any_row(measures, storage):
+    storage.get_experiment.return_value = Experiment(1, "a")
+    storage.is_associated.return_value = False
+    with pytest.raises(Forbidden):
+        measures.export_measures(OTHER, 1)
+    storage.list_measures.assert_not_called()
+
+
+def test_export_reads_chunk_after_chunk_from_the_last_cursor(measures, storage):
+    storage.get_experiment.return_value = Experiment(1, "a")
+    storage.is_associated.return_value = True
+    storage.list_measures.side_effect = [
+        [_row(5, 5), _row(4, 4), _row(3, 3)],
+        [_row(3, 3), _row(2, 2), _row(1, 1)],
+        [_row(1, 1)],
+    ]
+    rows = list(measures.export_measures(SCIENTIST, 1, chunk=2))
+    assert [row.measure_id for row in rows] == [5, 4, 3, 2, 1]
+    cursors = [call.args[0].before for call in storage.list_measures.call_args_list]
+    assert cursors == [None, MeasureCursor(_row(4, 4).timestamp, 4),
+                       MeasureCursor(_row(2, 2).timestamp, 2)]

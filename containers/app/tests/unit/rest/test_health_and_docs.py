@@ -30,6 +30,7 @@ CONTRACT_ROUTES = {
     ("post", "/scientists-experiments/{experiment_id}/{scientist_id}"),
     ("delete", "/scientists-experiments/{experiment_id}/{scientist_id}"),
     ("get", "/measures/{experiment_id}"),
+    ("get", "/measures/{experiment_id}/export"),  # beyond the contract: the CSV export
     ("get", "/measure-types/"),
     ("post", "/measure-types/"),
     ("get", "/healthz"),

@@ -172,3 +172,41 @@ def test_create_measure_type_as_scientist_is_403(client: FlaskClient) -> None:
     body = {"name": "gauss", "symbol": "G", "quantity": "magnetic flux density"}
 
     assert client.post("/measure-types/", json=body, headers=bearer("sam")).status_code == 403
+
+
+def test_export_streams_csv_with_a_header_and_every_row(
+    client: FlaskClient, measures: mock.Mock
+) -> None:
+    older = ROW._replace(measure_id=40, value=99.5, experiment="vibrations, lab 2")
+    measures.export_measures.return_value = iter([ROW, older])
+
+    response = client.get("/measures/1/export?type=hertz", headers=bearer("sam"))
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert 'filename="experiment-1-measures.csv"' in response.headers["Content-Disposition"]
+    assert response.get_data(as_text=True).splitlines() == [
+        "timestamp,experiment,measure_type,value",
+        "2022-04-06T07:00:00.123456Z,device-vibrations,hertz,100.0",
+        '2022-04-06T07:00:00.123456Z,"vibrations, lab 2",hertz,99.5',
+    ]
+    assert measures.export_measures.call_args.kwargs["measure_type"] == "hertz"
+
+
+def test_export_refused_by_the_service_is_a_problem_not_a_file(
+    client: FlaskClient, measures: mock.Mock
+) -> None:
+    measures.export_measures.side_effect = Forbidden("read measures", 1, "not associated")
+
+    response = client.get("/measures/1/export", headers=bearer("sam"))
+
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+
+
+def test_export_with_from_after_to_is_400(client: FlaskClient, measures: mock.Mock) -> None:
+    response = client.get("/measures/1/export?from=20&to=10", headers=bearer("sam"))
+
+    assert response.status_code == 400
+    assert "from" in response.get_data(as_text=True)
+    measures.export_measures.assert_not_called()

@@ -268,3 +268,12 @@ def test_erase_user_is_204_without_body(
 def test_erase_user_as_scientist_is_403(client: FlaskClient, users: mock.Mock) -> None:
     assert client.delete("/users/S1", headers=bearer("sam")).status_code == 403
     users.erase_user.assert_not_called()
+
+
+def test_update_of_another_user_by_a_scientist_is_403_before_the_body_is_read(
+    client: FlaskClient, users: mock.Mock
+) -> None:
+    response = client.put("/users/A1", json={"name": 5}, headers=bearer("sam"))
+
+    assert response.status_code == 403
+    users.update_user.assert_not_called()
