@@ -22,8 +22,8 @@ ensure_mosquitto() {
     fi
 }
 
-# ensure_venv's `ls -t` exits 2 while its stamp file does not exist yet, which pipefail
-# would turn into a failure of this stage: run it without pipefail.
+
+
 ensure_venv
 ensure_mariadb
 ensure_rabbitmq

@@ -15,6 +15,7 @@ stops are delivered again when it comes back.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -98,6 +99,18 @@ def reading(payload: bytes, value_field: str = "value",
             None if timestamp is None else parse_timestamp(timestamp))
 
 
+def reading_id(topic: str, payload: bytes) -> str:
+    """Give the message id of a timestamped reading: the same on every delivery of it.
+
+    The MQTT broker delivers a reading again when the bridge stopped between RabbitMQ's
+    confirm and the MQTT ack; with the same id, MyMONIT stores it once. A reading with no
+    timestamp of its own is stamped at arrival, so each delivery is a new measure and gets
+    a random id.
+    """
+    digest = hashlib.sha256(topic.encode("utf-8") + b"\0" + payload).hexdigest()
+    return f"mqtt-{digest[:40]}"
+
+
 class MqttBridge:  # pylint: disable=too-many-instance-attributes  # the bridge's state
     """Subscribe to MQTT topics and forward each reading with a confirm, then ack it."""
 
@@ -130,10 +143,10 @@ class MqttBridge:  # pylint: disable=too-many-instance-attributes  # the bridge'
         """Forward one reading; acknowledge it only once RabbitMQ confirmed it."""
         if self.failure is not None:
             return  # not acknowledged: the MQTT broker delivers it again later
-        document = self._document(message)
-        if document is not None:
+        found = self._document(message)
+        if found is not None:
             try:
-                self._publisher.publish(document)
+                self._publisher.publish(*found)
             except AdapterError as error:
                 self.failure = error
                 self.stopping = True
@@ -141,7 +154,7 @@ class MqttBridge:  # pylint: disable=too-many-instance-attributes  # the bridge'
             self.forwarded += 1
         client.ack(message.mid, message.qos)
 
-    def _document(self, message: Any) -> dict | None:
+    def _document(self, message: Any) -> tuple[dict, str | None] | None:
         names = next((found for found in (m.names(message.topic) for m in self._maps)
                       if found), None)
         if names is None:
@@ -155,7 +168,8 @@ class MqttBridge:  # pylint: disable=too-many-instance-attributes  # the bridge'
             log.warning("reading on topic %s skipped: %s", message.topic, error)
             self.dropped += 1
             return None
-        return measure_document(names[0], names[1], value, timestamp)
+        document = measure_document(names[0], names[1], value, timestamp)
+        return document, None if timestamp is None else reading_id(message.topic, message.payload)
 
     def run(self, host: str, port: int) -> int:
         """Bridge until stopped (0) or until RabbitMQ fails for good (1)."""

@@ -70,12 +70,14 @@ class FakePublisher:
 
     def __init__(self) -> None:
         self.documents = []
+        self.message_ids = []
         self.fail = False
 
     def publish(self, document, message_id=None):
         if self.fail:
             raise AdapterError("RabbitMQ unavailable")
         self.documents.append(document)
+        self.message_ids.append(message_id)
         return "id"
 
 
@@ -103,6 +105,23 @@ def test_reading_is_acked_after_it_is_published(bridge):
     bridge_.on_message(client, None, _message(5, "lab/vib/hertz", b"1.5"))
     assert publisher.documents[0]["experiment"] == "vib" and client.acks == [(5, 1)]
     assert bridge_.forwarded == 1
+
+
+def test_a_timestamped_reading_keeps_its_message_id_when_delivered_again(bridge):
+    bridge_, client, publisher = bridge
+    payload = b'{"value": 2.5, "timestamp": 1650000000}'
+    bridge_.on_message(client, None, _message(8, "lab/vib/hertz", payload))
+    bridge_.on_message(client, None, _message(9, "lab/vib/hertz", payload))
+    bridge_.on_message(client, None, _message(10, "lab/vib/volt", payload))
+    first, again, other = publisher.message_ids
+    assert first == again and first.startswith("mqtt-")
+    assert other != first
+
+
+def test_a_reading_stamped_at_arrival_gets_a_fresh_message_id(bridge):
+    bridge_, client, publisher = bridge
+    bridge_.on_message(client, None, _message(11, "lab/vib/hertz", b"1.5"))
+    assert publisher.message_ids == [None]  # the publisher makes a random one
 
 
 def test_unusable_readings_are_acked_and_dropped(bridge):
