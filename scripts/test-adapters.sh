@@ -22,8 +22,6 @@ ensure_mosquitto() {
     fi
 }
 
-
-
 ensure_venv
 ensure_mariadb
 ensure_rabbitmq

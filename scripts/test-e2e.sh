@@ -40,5 +40,6 @@ python containers/app/tests/e2e/stack.py exec -- bash -c '
         --env-var "adminToken=$MYMONIT_ADMIN_TOKEN" \
         --env-var "scientistToken=$MYMONIT_SCIENTIST_TOKEN" \
         --env-var "scientistUid=$MYMONIT_SCIENTIST_UID" \
+        --env-var "measuredExperimentId=$MYMONIT_MEASURED_EXPERIMENT_ID" \
         --ssl-extra-ca-certs "$MYMONIT_CA_FILE" \
         --color off --reporters cli'

@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -35,6 +36,7 @@ import requests
 
 from my_monit.config import Config
 from my_monit.container import create_container
+from my_monit.model import Experiment
 from my_monit.storage import StorageConfiguration, StorageConnector
 from my_monit.storage.migrations import upgrade
 
@@ -480,6 +482,16 @@ def _exec(command: Sequence[str]) -> int:
         admin = stack.emulator.create_account()
         stack.create_admin("ADMIN-E2E", "E2E Administrator", admin.email, admin.uid)
         scientist = stack.emulator.create_account()
+        # An experiment with measures already stored (measures arrive over AMQP, which a
+        # collection cannot send): five, one a second, for the pages and the export.
+        storage = stack.storage()
+        measured = storage.insert_experiment(Experiment(None, "postman-measured"))
+        hertz = storage.measure_type_ids()["hertz"]
+        start = datetime(2022, 4, 6, 7, 0, 0, 250000, tzinfo=timezone.utc)
+        storage.insert_measures([
+            (measured.experiment_id, hertz, start + timedelta(seconds=i), 100.0 + i)
+            for i in range(5)
+        ])
         env = {
             **os.environ,
             "MYMONIT_BASE_URL": stack.base_url,
@@ -488,6 +500,7 @@ def _exec(command: Sequence[str]) -> int:
             "MYMONIT_SCIENTIST_TOKEN": scientist.token,
             "MYMONIT_SCIENTIST_UID": scientist.uid,
             "MYMONIT_SCIENTIST_EMAIL": scientist.email,
+            "MYMONIT_MEASURED_EXPERIMENT_ID": str(measured.experiment_id),
         }
         completed = subprocess.run(command, env=env, check=False)  # nosec B603 - the caller's
         if completed.returncode != 0:
