@@ -7,8 +7,8 @@ from typing import Any
 from my_monit.rest.context import actor, admin_only, audited, container, note
 from my_monit.rest.experiment_resource import EXPERIMENT_ID
 from my_monit.rest.openapi import ResourceBlueprint
-from my_monit.rest.responses import no_content, respond
-from my_monit.rest.schemas import AssociationSchema, user_json
+from my_monit.rest.responses import NEXT_LINK, no_content, respond, respond_page
+from my_monit.rest.schemas import AssociationSchema, ExperimentListQuerySchema, user_json
 
 resource = ResourceBlueprint(
     "associations",
@@ -22,6 +22,7 @@ ASSOCIATION = f"/{EXPERIMENT_ID}/<staff_id:scientist_id>"
 @resource.route("/", methods=["GET"])
 @audited("association.list", "association")
 @admin_only
+@resource.arguments(ExperimentListQuerySchema(), location="query")
 @resource.response(
     200,
     {
@@ -29,18 +30,27 @@ ASSOCIATION = f"/{EXPERIMENT_ID}/<staff_id:scientist_id>"
         "additionalProperties": {"$ref": "#/components/schemas/AssociatedUsers"},
     },
     description='The scientists of each experiment: `{"<experiment_id>": {"users": [...]}}`',
+    headers=NEXT_LINK,
 )
-def list_associations() -> Any:
-    """List the scientists associated with each experiment (admin)"""
-    associations = container().experiment_service().list_associations(actor())
+def list_associations(query: dict[str, Any]) -> Any:
+    """List the scientists associated with each experiment, by experiment id (admin)
 
-    note().details["count"] = sum(len(users) for users in associations.values())
-    return respond(
-        {
-            str(experiment_id): {"users": [user_json(user) for user in users]}
-            for experiment_id, users in associations.items()
-        }
+    `limit` counts experiments. When more experiments follow, a `Link` header with
+    rel="next" gives the next page.
+    """
+    page = (
+        container()
+        .experiment_service()
+        .list_associations(actor(), query["after"], query["limit"])
     )
+
+    note().details["count"] = sum(len(users) for _, users in page.items)
+    more = None if page.next_cursor is None else {"after": page.next_cursor}
+    associations = {
+        str(experiment_id): {"users": [user_json(user) for user in users]}
+        for experiment_id, users in page.items
+    }
+    return respond_page(associations, more)
 
 
 @resource.route(ASSOCIATION, methods=["POST"])

@@ -7,8 +7,8 @@ from typing import Any
 from my_monit.model import MeasureType
 from my_monit.rest.context import actor, admin_only, audited, container, note
 from my_monit.rest.openapi import ResourceBlueprint
-from my_monit.rest.responses import respond
-from my_monit.rest.schemas import MeasureTypeSchema, measure_type_json
+from my_monit.rest.responses import NEXT_LINK, respond, respond_page
+from my_monit.rest.schemas import MeasureTypeListQuerySchema, MeasureTypeSchema, measure_type_json
 
 resource = ResourceBlueprint(
     "measure_types",
@@ -20,13 +20,18 @@ resource = ResourceBlueprint(
 
 @resource.route("/", methods=["GET"])
 @audited("measure_type.list", "measure_type")
-@resource.response(200, MeasureTypeSchema(many=True))
-def list_measure_types() -> Any:
-    """List the measure types by name (anyone signed in)"""
-    measure_types = container().measures_service().list_measure_types()
+@resource.arguments(MeasureTypeListQuerySchema(), location="query")
+@resource.response(200, MeasureTypeSchema(many=True), headers=NEXT_LINK)
+def list_measure_types(query: dict[str, Any]) -> Any:
+    """List the measure types by name (anyone signed in)
 
-    note().details["count"] = len(measure_types)
-    return respond([measure_type_json(measure_type) for measure_type in measure_types])
+    When more measure types follow, a `Link` header with rel="next" gives the next page.
+    """
+    page = container().measures_service().list_measure_types(query["after"], query["limit"])
+
+    note().details["count"] = len(page.items)
+    more = None if page.next_cursor is None else {"after": page.next_cursor}
+    return respond_page([measure_type_json(measure_type) for measure_type in page.items], more)
 
 
 @resource.route("/", methods=["POST"])

@@ -30,8 +30,8 @@ def no_content() -> Response:
     return response
 
 
-def respond_page(items: list[Any], next_parameters: Mapping[str, Any] | None) -> Response:
-    """Answer with one page of a list; ``next_parameters`` change the query for the next one.
+def respond_page(items: Any, next_parameters: Mapping[str, Any] | None) -> Response:
+    """Answer with one page of a list (or map); ``next_parameters`` change the next query.
 
     The next page's address keeps this request's query (filters, limit) and is absolute,
     with the scheme and host the caller used (nginx forwards them).

@@ -205,7 +205,7 @@ class ExperimentChangesSchema(Schema):
 
 
 class ExperimentListQuerySchema(Schema):
-    """Page through experiments by id."""
+    """Page through experiments by id (or the associations, by experiment id)."""
 
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -254,6 +254,21 @@ class MeasureSchema(Schema):
     measure_type = fields.String(metadata={"example": "hertz"})
     timestamp = fields.String(metadata={"example": "2022-04-06T07:00:00.000000Z"})
     value = fields.Float(metadata={"example": 100.0})
+
+
+class MeasureTypeListQuerySchema(Schema):
+    """Page through measure types by name."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT, error=f"must be between 1 and {MAX_LIMIT}"),
+        metadata={"description": f"page size, 1 to {MAX_LIMIT}"},
+    )
+    after = fields.String(
+        load_default="",
+        validate=validate.Length(0, MEASURE_TYPE_NAME_MAX),
+        metadata={"description": "the last name of the previous page"},
+    )
 
 
 class MeasureFilterSchema(Schema):

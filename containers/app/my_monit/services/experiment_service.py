@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from my_monit.errors import Forbidden, InvalidArgument, NotFound
 from my_monit.model import Experiment, Role, User
-from my_monit.services.paging import MAX_LIMIT, Page, check_limit, require_admin
+from my_monit.services.paging import DEFAULT_LIMIT, Page, check_limit, require_admin
 from my_monit.storage import Storage
 
 
@@ -51,13 +51,18 @@ class ExperimentService:
         if not self._storage.is_associated(experiment_id, actor.user_id):
             raise Forbidden("read experiment", experiment_id, "not associated with it")
 
-    def list_associations(self, actor: User) -> dict[int, list[User]]:
-        """Map each experiment id to its associated scientists; admins only."""
+    def list_associations(
+        self, actor: User, after: int = 0, limit: int = DEFAULT_LIMIT
+    ) -> Page[tuple[int, list[User]], int]:
+        """Give up to ``limit`` experiments after ``after`` with their scientists; admins only."""
         require_admin(actor, "list associations")
+        check_limit(limit)
         associations: dict[int, list[User]] = {}
-        for experiment_id, user in self._storage.list_associations(MAX_LIMIT):
+        for experiment_id, user in self._storage.list_associations(after, limit + 1):
             associations.setdefault(experiment_id, []).append(user)
-        return associations
+        items = list(associations.items())
+        more = len(items) > limit
+        return Page(items[:limit], items[limit - 1][0] if more else None)
 
     def associate(self, actor: User, experiment_id: int, scientist_id: str) -> None:
         """Give a scientist access to an experiment; admins only."""

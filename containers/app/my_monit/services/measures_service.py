@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from my_monit.errors import InvalidArgument
 from my_monit.model import MeasureType, User
 from my_monit.services.experiment_service import ExperimentService
-from my_monit.services.paging import MAX_LIMIT, Page, check_limit, require_admin
+from my_monit.services.paging import DEFAULT_LIMIT, Page, check_limit, require_admin
 from my_monit.storage import MeasureCursor, MeasureRow, Storage
 from my_monit.storage.storage import MeasureQuery
 
@@ -96,9 +96,14 @@ class MeasuresService:
             # Each chunk checks access again: an association removed meanwhile ends it.
             page = self.list_measures(actor, experiment_id, before=page.next_cursor, **filters)
 
-    def list_measure_types(self) -> list[MeasureType]:
-        """List every measure type; any signed-in user may."""
-        return self._storage.list_measure_types(MAX_LIMIT)
+    def list_measure_types(
+        self, after: str = "", limit: int = DEFAULT_LIMIT
+    ) -> Page[MeasureType, str]:
+        """List measure types by name, ``limit`` after ``after``; any signed-in user may."""
+        check_limit(limit)
+        rows = self._storage.list_measure_types(after, limit + 1)
+        more = len(rows) > limit
+        return Page(rows[:limit], rows[limit - 1].name if more else None)
 
     def create_measure_type(self, actor: User, measure_type: MeasureType) -> MeasureType:
         """Add a measure type; admins only; Conflict if the name is taken."""

@@ -71,15 +71,19 @@ UPDATE_EXPERIMENT = "UPDATE experiments SET name = %s WHERE experiment_id = %s"
 
 SELECT_ASSOCIATED = """
     SELECT 1 FROM scientists_experiments WHERE experiment_id = %s AND user_id = %s"""
+# The associations of the first ``limit`` associated experiments after ``after``.
 SELECT_ASSOCIATIONS = """
     SELECT se.experiment_id, u.user_id, u.name, u.username, u.email, r.name, u.erased_at
-    FROM scientists_experiments se
+    FROM (SELECT DISTINCT experiment_id FROM scientists_experiments
+          WHERE experiment_id > %s ORDER BY experiment_id LIMIT %s) page
+    JOIN scientists_experiments se ON se.experiment_id = page.experiment_id
     JOIN users u ON u.user_id = se.user_id JOIN roles r ON r.role_id = u.role_id
-    ORDER BY se.experiment_id, u.user_id LIMIT %s"""
+    ORDER BY se.experiment_id, u.user_id"""
 INSERT_ASSOCIATION = "INSERT INTO scientists_experiments (experiment_id, user_id) VALUES (%s, %s)"
 DELETE_ASSOCIATION = "DELETE FROM scientists_experiments WHERE experiment_id = %s AND user_id = %s"
 
-SELECT_MEASURE_TYPES = "SELECT name, symbol, quantity FROM measure_types ORDER BY name LIMIT %s"
+SELECT_MEASURE_TYPES = """
+    SELECT name, symbol, quantity FROM measure_types WHERE name > %s ORDER BY name LIMIT %s"""
 SELECT_MEASURE_TYPE_IDS = "SELECT name, measure_type_id FROM measure_types"
 INSERT_MEASURE_TYPE = "INSERT INTO measure_types (name, symbol, quantity) VALUES (%s, %s, %s)"
 
@@ -262,10 +266,10 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             cursor.execute(SELECT_ASSOCIATED, (experiment_id, user_id))
             return cursor.fetchone() is not None
 
-    def list_associations(self, limit: int) -> list[tuple[int, User]]:
-        """List (experiment id, user) pairs, by experiment then staff id."""
+    def list_associations(self, after: int, limit: int) -> list[tuple[int, User]]:
+        """List (experiment id, user) pairs of ``limit`` experiments after ``after``, in order."""
         with self._transaction() as cursor:
-            cursor.execute(SELECT_ASSOCIATIONS, (limit,))
+            cursor.execute(SELECT_ASSOCIATIONS, (after, limit))
             return [(row[0], _user(row[1:])) for row in cursor.fetchall()]
 
     def insert_association(self, experiment_id: int, user_id: str) -> None:
@@ -282,10 +286,10 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     # measure types
 
-    def list_measure_types(self, limit: int) -> list[MeasureType]:
-        """List measure types by name."""
+    def list_measure_types(self, after: str, limit: int) -> list[MeasureType]:
+        """List measure types by name, after ``after``."""
         with self._transaction() as cursor:
-            cursor.execute(SELECT_MEASURE_TYPES, (limit,))
+            cursor.execute(SELECT_MEASURE_TYPES, (after, limit))
             return [MeasureType(*row) for row in cursor.fetchall()]
 
     def insert_measure_type(self, measure_type: MeasureType) -> None:

@@ -75,7 +75,7 @@ def _snapshot(world: World) -> tuple[Any, ...]:
         [user.user_id for user in storage.list_users("", 10000)],
         storage.list_experiments(0, 10000),
         sorted(storage.measure_type_ids()),
-        storage.list_associations(10000),
+        storage.list_associations(0, 10000),
     )
 
 

@@ -377,3 +377,45 @@ def test_each_call_is_audited_with_the_actor_staff_id_and_no_personal_data(
 
 def test_readyz_is_200_on_the_real_database(client: FlaskClient) -> None:
     assert client.get("/readyz").json == {"status": "ready"}
+
+
+def _follow(client: FlaskClient, path: str, who: str) -> list[Any]:
+    """Read every page of a list by its Link headers; give the pages' bodies."""
+    pages = []
+    while path:
+        response = client.get(path, headers=bearer(who))
+        assert response.status_code == 200
+        pages.append(response.json)
+        link = response.headers.get("Link")
+        path = ""
+        if link:
+            url = urllib.parse.urlsplit(link[1 : link.index(">")])
+            path = f"{url.path}?{url.query}"
+    return pages
+
+
+def test_measure_types_come_page_by_page_with_next_links(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    del world
+    pages = _follow(client, "/measure-types/?limit=5", "marie")
+
+    names = [measure_type["name"] for page in pages for measure_type in page]
+    assert len(pages) == 5 and [len(page) for page in pages] == [5, 5, 5, 5, 2]
+    assert names == sorted(names) and len(set(names)) == 22
+
+
+def test_associations_come_page_by_page_by_experiment(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    path = f"/scientists-experiments/{world['other']}/S123"
+    assert client.post(path, headers=bearer("ada")).status_code == 201
+
+    pages = _follow(client, "/scientists-experiments/?limit=1", "ada")
+
+    assert pages == [
+        {str(world["experiment"]): {"users": [SCIENTIST]}},
+        {str(world["other"]): {"users": [SCIENTIST]}},
+    ]
+    too_many = client.get("/scientists-experiments/?limit=10001", headers=bearer("ada"))
+    assert too_many.status_code == 400

@@ -118,7 +118,7 @@ def test_experiments_and_associations(container, storage):
 
     assert service.list_experiments(SAM).items == [first]
     assert service.list_experiments(ADMIN).items == [first, second]
-    assert service.list_associations(ADMIN) == {first.experiment_id: [SAM]}
+    assert service.list_associations(ADMIN).items == [(first.experiment_id, [SAM])]
     with pytest.raises(Conflict):
         service.associate(ADMIN, first.experiment_id, "S1")
     with pytest.raises(InvalidArgument):
@@ -149,7 +149,7 @@ def test_experiment_name_is_unique(container, storage):
 
 
 def test_measure_types_are_seeded_and_extensible(storage):
-    names = {measure_type.name for measure_type in storage.list_measure_types(100)}
+    names = {measure_type.name for measure_type in storage.list_measure_types("", 100)}
     assert len(names) == 22 and {"hertz", "ohm", "degree Celsius", "katal"} <= names
     storage.insert_measure_type(MeasureType("bar", "bar", "pressure"))
     with pytest.raises(Conflict):

@@ -194,7 +194,12 @@ def test_associate_missing_user_is_not_found(experiments, storage):
 
 def test_associations_are_grouped_by_experiment(experiments, storage):
     storage.list_associations.return_value = [(1, SCIENTIST), (1, OTHER), (2, OTHER)]
-    assert experiments.list_associations(ADMIN) == {1: [SCIENTIST, OTHER], 2: [OTHER]}
+    page = experiments.list_associations(ADMIN, limit=2)
+    assert page.items == [(1, [SCIENTIST, OTHER]), (2, [OTHER])] and page.next_cursor is None
+    storage.list_associations.assert_called_once_with(0, 3)
+    storage.list_associations.return_value = [(4, SCIENTIST), (5, OTHER), (6, OTHER)]
+    page = experiments.list_associations(ADMIN, after=3, limit=2)
+    assert page.items == [(4, [SCIENTIST]), (5, [OTHER])] and page.next_cursor == 5
     with pytest.raises(Forbidden):
         experiments.list_associations(SCIENTIST)
 
@@ -240,7 +245,13 @@ def test_measures_from_after_to_is_invalid(measures):
 
 def test_measure_types_any_user_reads_admin_creates(measures, storage):
     storage.list_measure_types.return_value = [MeasureType("hertz", "Hz", "frequency")]
-    assert measures.list_measure_types()[0].name == "hertz"
+    assert measures.list_measure_types().items[0].name == "hertz"
+    storage.list_measure_types.return_value = [
+        MeasureType("a", "a", "x"), MeasureType("b", "b", "x"), MeasureType("c", "c", "x")
+    ]
+    page = measures.list_measure_types("", 2)
+    assert [t.name for t in page.items] == ["a", "b"] and page.next_cursor == "b"
+    storage.list_measure_types.assert_called_with("", 3)
     with pytest.raises(Forbidden):
         measures.create_measure_type(SCIENTIST, MeasureType("bar", "bar", "pressure"))
     measures.create_measure_type(ADMIN, MeasureType("bar", "bar", "pressure"))

@@ -152,7 +152,7 @@ def test_update_missing_experiment_is_404(client: FlaskClient, experiments: mock
 def test_list_associations_maps_experiment_ids_to_users(
     client: FlaskClient, experiments: mock.Mock
 ) -> None:
-    experiments.list_associations.return_value = {1: [SCIENTIST]}
+    experiments.list_associations.return_value = Page([(1, [SCIENTIST])], None)
 
     response = client.get("/scientists-experiments/", headers=bearer("admin"))
 
