@@ -16,7 +16,7 @@
 # Settings come from the environment first, then from .env (MYMONIT_ENV_FILE), which is
 # made from .env.example on the first start, with a random value for every password.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$ROOT/scripts/services.sh"
 
 ENV_FILE=${MYMONIT_ENV_FILE:-$ROOT/.env}
@@ -134,8 +134,9 @@ is_local() { case $1 in localhost | 127.0.0.1 | ::1 | "") return 0 ;; *) return 
 grant_pattern() { printf '%s' "$1" | sed 's/[_%]/\\&/g'; }
 
 # ensure_rabbit_user USER PASSWORD: a broker user of the app's own on the default vhost,
-# with the rights of containers/rabbitmq/definitions.json: declare its exchange and queues,
-# bind and consume the measures queue, publish dead letters through the default exchange.
+# with the rights of containers/rabbitmq/definitions.json: declare its exchanges and queues,
+# bind them (a bind needs write on the queue), consume the measures queue, and publish only
+# to the dead-letter exchange <exchange>.dead (never to the default exchange).
 ensure_rabbit_user() {
     local user=$1 password=$2
     local exchange=${RABBIT_EXCHANGE:-mymonit} queue=${RABBIT_QUEUE:-measures}
@@ -146,15 +147,17 @@ ensure_rabbit_user() {
     else
         as_root rabbitmqctl -q add_user "$user" "$password" >/dev/null
     fi
-    as_root rabbitmqctl -q set_permissions -p / "$user" "^($exchange|$queue|$queue\\.dead)\$" \
-        "^(amq\\.default|$queue)\$" "^($exchange|$queue)\$" >/dev/null
+    as_root rabbitmqctl -q set_permissions -p / "$user" \
+        "^($exchange|$exchange\\.dead|$queue|$queue\\.dead)\$" \
+        "^($exchange\\.dead|$queue|$queue\\.dead)\$" \
+        "^($exchange|$exchange\\.dead|$queue)\$" >/dev/null
 }
 
-prepare_native() {
+# prepare_servers: the settings of .env, and MariaDB and RabbitMQ when they are local,
+# each with the app's own user (run-infra.sh sources this file for it).
+prepare_servers() {
     ensure_env_file
     load_env_file
-    ensure_venv
-    export PATH="$VENV/bin:$PATH"
     : "${DB_HOST:=localhost}" "${DB_USER:=root}" "${DB_DATABASE:=my_monit}"
     : "${RABBIT_URL:=localhost}" "${RABBIT_USER:=guest}" "${REST_PORT:=5000}" "${HEALTH_PORT:=8081}"
     export DB_HOST DB_USER DB_DATABASE RABBIT_URL RABBIT_USER REST_PORT HEALTH_PORT
@@ -173,6 +176,12 @@ prepare_native() {
             ensure_rabbit_user "$RABBIT_USER" "${RABBIT_PASSWORD:?RABBIT_PASSWORD is empty}"
         fi
     fi
+}
+
+prepare_native() {
+    prepare_servers
+    ensure_venv
+    export PATH="$VENV/bin:$PATH"
     say "bringing the database schema up to date"
     mymonit db upgrade
 }
@@ -254,4 +263,7 @@ main() {
     fi
 }
 
-main "$@"
+# Sourced (by run-infra.sh), it only defines its functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash  # sourced only, so it has no shebang to name its shell
 # Shell functions shared by run.sh, run-infra.sh and run-tests.sh (sourced, not run).
 # They install what is missing (Debian packages, the virtual environment, npm tools)
 # and start MariaDB and RabbitMQ when they are down.

@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 
 ensure_packages nginx openssl util-linux
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_packages nodejs npm
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    ensure_packages nodejs npm
+fi
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' \
     || die "firebase-tools needs Node.js 20 or later (found $(node --version))"
 if [ ! -x node_modules/.bin/firebase ] || [ ! -x node_modules/.bin/newman ]; then
@@ -33,6 +35,7 @@ python -m pytest -q -p no:cacheprovider -m e2e containers/app/tests/e2e
 
 say "Postman collection (newman, through nginx)"
 # The stack's own certificate is trusted explicitly, rather than switching checks off.
+# shellcheck disable=SC2016  # the inner bash expands them, from the variables stack.py sets
 python containers/app/tests/e2e/stack.py exec -- bash -c '
     exec node_modules/.bin/newman run postman/collection.json \
         --environment postman/environment.json \

@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Callable, Sequence
 
 from my_monit.config import Config, ConfigurationError
 from my_monit.container import create_container
 from my_monit.errors import MyMonitError
-from my_monit.logging.configuration import configure_logging
+from my_monit.logging.audit import FAILURE, SUCCESS, AuditEvent
+from my_monit.logging.configuration import configure_logging, flush_logging
 from my_monit.model import Role, User
 
 log = logging.getLogger(__name__)
+
+# The audit events of commands say they came from here, not from REST or AMQP.
+CLI_SOURCE = "cli"
+# How long a command waits, before it exits, for its events to reach Logstash.
+FLUSH_SECONDS = 5.0
 
 
 def _db_upgrade(config: Config, _: argparse.Namespace) -> int:
@@ -33,8 +41,26 @@ def _db_upgrade(config: Config, _: argparse.Namespace) -> int:
 
 def _create_admin(config: Config, args: argparse.Namespace) -> int:
     container = create_container(config)
-    user = User(args.user_id, args.name, args.username, args.email, Role.ADMIN)
-    container.user_service().create_admin(user)
+    started_ns = time.perf_counter_ns()
+    outcome = FAILURE
+    try:
+        user = User(args.user_id, args.name, args.username, args.email, Role.ADMIN)
+        container.user_service().create_admin(user)
+        outcome = SUCCESS
+    finally:
+        # No MyMONIT user signs in here: the actor is whoever runs the command.
+        container.audit_log().record(
+            AuditEvent(
+                action="user.create_admin",
+                outcome=outcome,
+                source=CLI_SOURCE,
+                request_id=uuid.uuid4().hex,
+                object_type="user",
+                object_id=args.user_id,
+                event_types=("creation",),
+                duration_ns=time.perf_counter_ns() - started_ns,
+            )
+        )
     print(f"created administrator {user.user_id}")
     return 0
 
@@ -115,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, MyMonitError) as error:
         print(f"mymonit: {error}", file=sys.stderr)
         return 1
+    finally:
+        # Bounded: a command exits in time even when Logstash is away.
+        flush_logging(FLUSH_SECONDS)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ _TYPE_BY_METHOD = {
     "DELETE": "deletion",
 }
 _DENIED_STATUSES = frozenset({401, 403})
+# ECS event.category by source: a REST call, a consumed batch, an administrator's command.
+_CATEGORY_BY_SOURCE = {"rest": "web", "amqp": "database", "cli": "iam"}
 # Keys of ``details`` that a consumed batch may use instead of the batch fields.
 _BATCH_KEYS = ("stored", "dead_lettered", "reasons")
 
@@ -67,7 +69,7 @@ class AuditEvent:  # pylint: disable=too-many-instance-attributes  # the fixed e
             "event": {
                 "kind": "event",
                 "dataset": AUDIT_DATASET,
-                "category": ["web"] if self.source == "rest" else ["database"],
+                "category": [_CATEGORY_BY_SOURCE.get(self.source, "database")],
                 "action": self.action,
                 "outcome": self.outcome,
                 "type": self._types(),

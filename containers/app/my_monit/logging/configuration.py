@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TextIO
 
 from my_monit.config import Config, ConfigurationError
@@ -38,3 +39,18 @@ def configure_logging(config: Config, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     logging.captureWarnings(True)
+
+
+def flush_logging(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds in all for queued events to reach Logstash.
+
+    For a short-lived command, before it exits: the events it logged would otherwise be
+    given only the handler's brief close time. Never waits longer, even when Logstash is
+    away; tells whether everything went out.
+    """
+    deadline = time.monotonic() + timeout
+    flushed = True
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, LogstashHandler):
+            flushed = handler.flush(max(0.0, deadline - time.monotonic())) and flushed
+    return flushed

@@ -1,7 +1,9 @@
 """RestListener: the Flask app of the REST API, built from the container by ``create_app``.
 
 Each request is signed in before its view runs (unless the view is public) and audited
-once answered, whatever the outcome: one AuditEvent per call.
+once answered, whatever the outcome: one AuditEvent per call. Public views are audited
+too, without an actor, except the health probes, which orchestrators call every few
+seconds and which would flood the audit log.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ if TYPE_CHECKING:
 API_EXTENSION = "my_monit.api"
 # The OpenAPI document is flask-smorest's own view; it needs no token either.
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
+# Health probes: called every few seconds by orchestrators, never audited (docs/audit.md).
+UNAUDITED_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
+# Audit actions of the public views that name none of their own.
+_PUBLIC_ACTIONS = {
+    "api-docs.openapi_json": "openapi.read",
+    "docs.page": "docs.read",
+    "docs.init_script": "docs.read",
+    "docs.asset": "docs.read",
+}
+# A variable part of a Flask rule, "<converter(arguments):name>" or "<name>".
+_RULE_VARIABLE = re.compile(r"<(?:[^<>]*:)?([^<>:]+)>")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _EVENT_TYPES = {
     "GET": "access",
@@ -55,6 +68,7 @@ class RestListener:
         g.started_ns = time.perf_counter_ns()
         g.request_id = _request_id(request.headers.get("X-Request-ID"))
         g.public = _is_public()
+        g.audited = request.endpoint not in UNAUDITED_ENDPOINTS
         if request.url_rule is None or g.public:
             return
         authenticator = container().authenticator()
@@ -63,7 +77,7 @@ class RestListener:
     def on_response(self, response: Response) -> Response:
         """Echo the request id, and record the call's audit event."""
         response.headers["X-Request-ID"] = g.request_id
-        if not g.public:
+        if g.audited:
             self._audit_log.record(self._event(response.status_code))
         return response
 
@@ -75,7 +89,7 @@ class RestListener:
         actor = g.get("actor")
         success = status < 400
         return AuditEvent(
-            action=getattr(view, "audit_action", request.endpoint or "request.unrouted"),
+            action=_action(view),
             outcome="success" if success else "failure",
             source="rest",
             request_id=g.request_id,
@@ -86,7 +100,7 @@ class RestListener:
             method=request.method,
             # An unrouted path is not recorded: it could hold anything, personal data too.
             path=request.path if rule is not None else None,
-            route=rule.rule if rule is not None else None,
+            route=route_template(rule.rule) if rule is not None else None,
             status_code=status,
             duration_ns=time.perf_counter_ns() - g.started_ns,
             changes=note.changes if success else (),
@@ -146,8 +160,20 @@ def _view() -> Callable[..., Any] | None:
     return current_app.view_functions.get(request.endpoint)
 
 
+def route_template(rule: str) -> str:
+    """Write a Flask rule as an OpenAPI path template: ``<int:id>`` becomes ``{id}``."""
+    return _RULE_VARIABLE.sub(r"{\1}", rule)
+
+
+def _action(view: Callable[..., Any] | None) -> str:
+    endpoint = request.endpoint
+    if endpoint is None:
+        return "request.unrouted"
+    return getattr(view, "audit_action", None) or _PUBLIC_ACTIONS.get(endpoint, endpoint)
+
+
 def _is_public() -> bool:
-    """Tell whether the matched view needs no token and no audit (probes, docs).
+    """Tell whether the matched view needs no token (probes, docs).
 
     A request that matched no route is not public: it is audited. It is not signed in
     either, as its 404 or 405 comes before any view runs.

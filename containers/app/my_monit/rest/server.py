@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from my_monit.config import Config
 from my_monit.container import create_container
@@ -22,6 +23,24 @@ KEEPALIVE_SECONDS = 75
 # A request that takes longer is stuck (the database pool waits 10 s at most).
 TIMEOUT_SECONDS = 60
 GRACEFUL_TIMEOUT_SECONDS = 20
+
+
+class ServerLogger(Logger):
+    """Gunicorn's logger, its error log going through the root logger's handlers.
+
+    Gunicorn gives ``gunicorn.error`` a stream handler of its own and stops it from
+    propagating, so its lines would miss the masking, the colours and Logstash. Here the
+    handler is removed and the records propagate to the handlers ``configure_logging``
+    installed, which write each of them once.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        """Apply gunicorn's settings, then hand the error log over to the root logger."""
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            if getattr(handler, "_gunicorn", False):
+                self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class RestServer(BaseApplication):  # pylint: disable=abstract-method  # init() is for CLI apps
@@ -44,7 +63,7 @@ class RestServer(BaseApplication):  # pylint: disable=abstract-method  # init() 
             "timeout": TIMEOUT_SECONDS,
             "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
             "accesslog": None,  # every call has an audit event, and nginx logs access
-            "errorlog": "-",
+            "logger_class": ServerLogger,
             "loglevel": self.configuration.log_level.lower(),
             "proc_name": "mymonit-rest",
             "post_fork": self._on_post_fork,

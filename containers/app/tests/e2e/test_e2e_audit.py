@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -9,6 +10,9 @@ import pytest
 import requests
 
 from world import Api, World, unique  # pylint: disable=import-error  # beside this file
+
+from support.logstash_listener import find_leaks
+from support.personal_data import PersonalData, lines_of
 
 pytestmark = pytest.mark.e2e
 
@@ -96,10 +100,49 @@ def test_every_call_gives_one_audit_event_with_its_outcome(api: Api, world: Worl
         assert event.get("user", {}).get("id") == actor, call
         if status in (401, 403):
             assert "denied" in event["event"]["type"], call
+        route = event["mymonit"]["route"]
+        assert re.fullmatch(r"(/[\w.-]*|/\{\w+\})+", route), f"{call}: route {route}"
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route))
+        assert re.fullmatch(pattern, event["url"]["path"]), f"{call}: route {route}"
+    routes = {event["mymonit"].get("route") for event in events}
+    assert {"/experiments/{experiment_id}", "/users/{user_id}"} <= routes
 
 
-def test_nothing_sent_to_logstash_holds_personal_data(api: Api, world: World) -> None:
-    # Calls that carry personal data in, and in error bodies' way out.
+def test_docs_are_audited_without_an_actor_and_probes_not_at_all(api: Api, world: World) -> None:
+    calls = [api.call("GET", path, world.admin.authorization)
+             for path in ("/openapi.json", "/docs", "/healthz", "/readyz")]
+    by_id = {response.headers["X-Request-ID"]: response for response in calls}
+
+    _audit_events(world, set(list(by_id)[:2]))
+    time.sleep(1.0)  # time enough for events of the probes, had they any, to arrive too
+    events = _audit_events(world, set())
+
+    actions = {}
+    for event in events:
+        if _request_id(event) in by_id:
+            actions[by_id[_request_id(event)].request.path_url] = event
+    assert set(actions) == {"/openapi.json", "/docs"}, "probes are not audited"
+    assert actions["/openapi.json"]["event"]["action"] == "openapi.read"
+    assert actions["/docs"]["event"]["action"] == "docs.read"
+    assert all("user" not in event for event in actions.values())
+
+
+def test_the_administrator_made_on_the_command_line_is_audited(world: World) -> None:
+    events = [event for event in world.stack.logstash.events()
+              if event.get("event", {}).get("action") == "user.create_admin"]
+
+    assert len(events) == 1, "mymonit users create-admin sent its event before it exited"
+    event = events[0]
+    assert (event["event"]["outcome"], event["mymonit"]["source"]) == ("success", "cli")
+    assert event["mymonit"]["object"] == {"type": "user", "id": world.admin.user_id}
+    assert "user" not in event
+
+
+def test_nothing_sent_to_logstash_holds_personal_data(
+    api: Api, world: World, personal_data: PersonalData
+) -> None:
+    # Calls that carry personal data in, and in error bodies' way out. The whole session's
+    # data is checked again, in the console log too, after the last test (conftest.py).
     api.call("GET", "/users/me", world.scientist.authorization)
     api.call("GET", "/users/", world.authorization("stranger"))
     api.call("POST", "/users/", world.admin.authorization, json={
@@ -107,8 +150,9 @@ def test_nothing_sent_to_logstash_holds_personal_data(api: Api, world: World) ->
         "email": world.scientist.account.email, "role": "SCIENTIST"})
     time.sleep(1.0)
 
-    lines = b"\n".join(world.stack.logstash.lines).decode("utf-8", "replace")
+    lines = lines_of(world.stack.logstash.lines)
+    secrets = personal_data.values()
 
     assert lines, "the stand-in Logstash received nothing"
-    for value in world.personal_data() + ["Penelope Private"]:
-        assert value not in lines, "personal data sent to Logstash"
+    assert {"Penelope Private", *world.personal_data()} <= set(secrets)
+    assert find_leaks(lines, secrets) == [], "personal data sent to Logstash"

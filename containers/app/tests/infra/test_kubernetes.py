@@ -236,6 +236,19 @@ def test_rest_scales_on_cpu_and_both_have_disruption_budgets() -> None:
     assert covered == set(deployments)
 
 
+def test_deployments_scaled_by_an_autoscaler_leave_replicas_to_it() -> None:
+    """An HPA or a ScaledObject owns the replica count: its Deployment sets no `replicas`."""
+    targets = {
+        scaler["spec"]["scaleTargetRef"]["name"]
+        for kind in ("HorizontalPodAutoscaler", "ScaledObject")
+        for scaler in _by_kind(kind).values()
+    }
+    deployments = _by_kind("Deployment")
+    assert targets == set(deployments), targets
+    for name in targets:
+        assert "replicas" not in deployments[name]["spec"], name
+
+
 def test_ingress_serves_the_rest_service_over_tls() -> None:
     """The Ingress terminates TLS with a Secret and routes to the REST Service."""
     (ingress,) = _by_kind("Ingress").values()

@@ -243,6 +243,23 @@ def test_the_pipeline_listens_where_the_app_and_filebeat_send(pipeline):
     assert output.rstrip("}").endswith(":5044")
 
 
+def test_the_pipeline_keeps_its_input_marker_out_of_the_inputs_own_metadata(pipeline):
+    # With ECS compatibility v8 the tcp and beats inputs own [@metadata][input][...]: a value
+    # added at [@metadata][input] itself becomes an array that no conditional matches.
+    settings = yaml.safe_load((LOGSTASH / "config" / "logstash.yml").read_text())
+    assert settings["pipeline.ecs_compatibility"] == "v8"
+    code = "".join(text for _, text in _tokens(PIPELINE.read_text()))
+    assert not re.search(r"\[@metadata\]\[input\](?!\[)", code)
+    markers = {
+        _plugin(pipeline, plugin_id)["add_field"]["[@metadata][mymonit_input]"]
+        for plugin_id in ("app_events", "filebeat")
+    }
+    assert markers == {"app", "beats"}
+    conditions = " ".join(pipeline.conditions)
+    for marker in markers:
+        assert f'[ @metadata ] [ mymonit_input ] == "{marker}"' in conditions
+
+
 def test_every_filebeat_input_has_a_branch_in_the_pipeline(pipeline):
     inputs = yaml.safe_load(FILEBEAT.read_text())["filebeat.inputs"]
     ids = [item["id"] for item in inputs]

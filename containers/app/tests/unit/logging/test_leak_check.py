@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 
 from support.logstash_listener import field, find_leaks
+from support.personal_data import PersonalData, lines_of
+
+Account = namedtuple("Account", "uid email token")
 
 SECRETS = ["Jérôme Lévêque", "jerome@example.org", "uid-7f3a9"]
 
@@ -44,3 +48,21 @@ def test_field_reads_dotted_paths():
     assert field(event, "http.response.status_code") == 403
     assert field(event, "user.name", "none") == "none"
     assert field(event, "user.id.more") is None
+
+
+def test_personal_data_keeps_user_fields_of_user_bodies_only():
+    recorded = PersonalData()
+    recorded.add_body("/users/", {"user_id": "S1", "name": "Nora", "email": "n@x.org",
+                                  "username": "uid-n", "role": "SCIENTIST"})
+    recorded.add_body("/users/S1", json.dumps({"name": "Nora N.", "email": 7}))
+    recorded.add_body("/users/", '{"user_id": "B1", "name": ')
+    recorded.add_body("/experiments/", {"name": "device-vibrations"})
+    recorded.add_account(Account("uid-7f3a9", "jerome@example.org", "token"))
+    recorded.add("", None, "Nora")
+
+    assert recorded.values() == ["Nora", "n@x.org", "uid-n", "Nora N.", "uid-7f3a9",
+                                 "jerome@example.org"]
+
+
+def test_lines_of_decodes_and_splits_what_was_captured():
+    assert lines_of([b"a\nb", "c"]) == ["a", "b", "c"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import pytest
 
 from my_monit.config import Config, ConfigurationError
 from my_monit.logging.audit import AUDIT_LOGGER, AuditEvent, AuditLog
-from my_monit.logging.configuration import configure_logging
+from my_monit.logging.configuration import configure_logging, flush_logging
 from my_monit.logging.console import ConsoleHandler
-from my_monit.logging.logstash import LogstashHandler
+from my_monit.logging.logstash import LogstashConfiguration, LogstashHandler
 
 
 @pytest.fixture(autouse=True, name="root")
@@ -88,3 +89,57 @@ def test_console_lines_go_to_the_given_stream_at_the_given_level(root):
 def test_an_unknown_level_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="LOG_LEVEL"):
         configure_logging(_config(LOG_LEVEL="CHATTY"))
+
+
+class _SlowConnection:
+    """A Logstash that takes its time over each send, and then keeps what it got."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.received: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        time.sleep(self.delay)
+        self.received.append(data)
+
+    def closed_by_peer(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _refused(_: LogstashConfiguration) -> _SlowConnection:
+    raise ConnectionRefusedError("nothing listens")
+
+
+def test_flush_logging_waits_for_a_slow_logstash_to_take_every_event(root):
+    connection = _SlowConnection(delay=1.5)
+    handler = LogstashHandler(LogstashConfiguration("logstash"), lambda _: connection)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    AuditLog().record(AuditEvent(action="user.create_admin", outcome="success", source="cli",
+                                 request_id="r1"))
+
+    assert flush_logging(5.0) is True
+    assert b"user.create_admin" in b"".join(connection.received)
+
+
+def test_flush_logging_gives_up_in_time_when_logstash_is_away(root):
+    handler = LogstashHandler(LogstashConfiguration("logstash", initial_backoff=0.05), _refused)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("my_monit.test").info("an event nobody will take")
+
+    started = time.monotonic()
+    assert flush_logging(0.5) is False
+    assert time.monotonic() - started < 1.5
+
+
+def test_flush_logging_without_logstash_returns_at_once(root):
+    configure_logging(_config())
+    logging.getLogger("my_monit.test").warning("console only")
+
+    started = time.monotonic()
+    assert flush_logging(5.0) is True
+    assert time.monotonic() - started < 0.5

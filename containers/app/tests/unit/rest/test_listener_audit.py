@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from my_monit.errors import Conflict
 from my_monit.model import Experiment
+from my_monit.rest.listener import route_template
 from my_monit.services import Page
 
 from rest_doubles import SCIENTIST, FakeVerifier, RecordingAuditLog, bearer
@@ -29,7 +30,7 @@ def test_each_call_has_one_audit_event_with_ecs_fields(
     assert (event.method, event.path, event.route) == (
         "GET",
         "/experiments/4",
-        "/experiments/<int(max=4294967295):experiment_id>",
+        "/experiments/{experiment_id}",
     )
     assert event.status_code == 200 and event.request_id == "req-42"
     assert event.duration_ns is not None and event.duration_ns > 0
@@ -121,10 +122,54 @@ def test_unrouted_request_is_audited_without_its_path(
     )
 
 
-def test_docs_and_openapi_are_public_and_not_audited(
+def test_health_probes_are_public_and_not_audited(
     client: FlaskClient, audit: RecordingAuditLog
 ) -> None:
-    for path in ("/openapi.json", "/docs", "/docs/init.js", "/readyz"):
+    for path in ("/healthz", "/readyz"):
         assert client.get(path).status_code == 200, path
 
     assert audit.events == []
+
+
+@pytest.mark.parametrize(
+    ("path", "action", "route"),
+    [
+        ("/openapi.json", "openapi.read", "/openapi.json"),
+        ("/docs", "docs.read", "/docs"),
+        ("/docs/init.js", "docs.read", "/docs/init.js"),
+        ("/docs/assets/swagger-ui.css", "docs.read", "/docs/assets/{filename}"),
+    ],
+)
+def test_docs_and_openapi_are_public_and_audited_without_actor(
+    client: FlaskClient, verifier: FakeVerifier, audit: RecordingAuditLog,
+    path: str, action: str, route: str,
+) -> None:
+    response = client.get(path, headers=bearer("admin"))
+
+    assert response.status_code == 200
+    assert verifier.calls == 0, "a public view signs no one in"
+    (event,) = audit.events
+    assert (event.action, event.outcome, event.actor_id) == (action, "success", None)
+    assert (event.path, event.route, event.status_code) == (path, route, 200)
+    assert event.event_types == ("access",)
+
+
+@pytest.mark.parametrize(
+    ("rule", "template"),
+    [
+        ("/experiments/<int(max=4294967295):experiment_id>", "/experiments/{experiment_id}"),
+        ("/users/<user_id>", "/users/{user_id}"),
+        ("/scientists-experiments/<int:experiment_id>/<string(length=30):user_id>",
+         "/scientists-experiments/{experiment_id}/{user_id}"),
+        ("/docs/assets/<path:filename>", "/docs/assets/{filename}"),
+        ("/experiments/", "/experiments/"),
+    ],
+)
+def test_route_templates_are_written_as_in_openapi(rule: str, template: str) -> None:
+    assert route_template(rule) == template
+
+
+def test_every_route_of_the_app_becomes_an_openapi_template(client: FlaskClient) -> None:
+    for rule in client.application.url_map.iter_rules():
+        template = route_template(rule.rule)
+        assert "<" not in template and ">" not in template and ":" not in template, rule.rule

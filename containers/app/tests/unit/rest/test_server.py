@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from typing import Iterator
 from unittest import mock
 
 import pytest
@@ -10,8 +12,9 @@ from flask import Flask
 
 from my_monit import cli
 from my_monit.config import Config, ConfigurationError
+from my_monit.logging.configuration import configure_logging
 from my_monit.rest import server as module
-from my_monit.rest.server import RestServer, serve
+from my_monit.rest.server import RestServer, ServerLogger, serve
 
 
 def _config(**variables: str) -> Config:
@@ -101,3 +104,47 @@ def test_cli_docs_check_fails_for_a_stale_page(
     assert cli.main(["docs", "--output", page]) == 0
     assert cli.main(["docs", "--output", page, "--check"]) == 0
     assert "out of date" in capsys.readouterr().err
+
+
+@pytest.fixture(name="root")
+def fixture_root() -> Iterator[logging.Logger]:
+    """Hand the root and gunicorn's loggers back as they were, closing what a test added."""
+    root = logging.getLogger()
+    error_log = logging.getLogger("gunicorn.error")
+    saved = (list(root.handlers), root.level, list(error_log.handlers), error_log.propagate)
+    yield root
+    for logger, handlers in ((root, saved[0]), (error_log, saved[2])):
+        for handler in list(logger.handlers):
+            if handler not in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+    root.setLevel(saved[1])
+    error_log.propagate = saved[3]
+
+
+def test_gunicorn_error_log_goes_once_through_the_masked_root_handlers(
+    root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = io.StringIO()
+    configure_logging(_config(LOGSTASH_HOST=""), console)
+    server = RestServer(_config())
+
+    assert server.cfg.logger_class is ServerLogger
+    gunicorn_log = server.cfg.logger_class(server.cfg)
+    gunicorn_log.error("worker failed for %s", "marie.curie@example.org")
+
+    lines = [line for line in console.getvalue().splitlines() if "worker failed" in line]
+    assert len(lines) == 1 and "gunicorn.error" in lines[0]
+    assert "marie.curie" not in lines[0] and "***" in lines[0]
+    assert "worker failed" not in capsys.readouterr().err, "gunicorn wrote it itself too"
+    assert root.handlers and not gunicorn_log.error_log.handlers
+
+
+def test_gunicorn_error_log_stays_with_the_root_handlers_after_a_reload(root) -> None:
+    server = RestServer(_config())
+    gunicorn_log = server.cfg.logger_class(server.cfg)
+
+    gunicorn_log.setup(server.cfg)
+
+    assert gunicorn_log.error_log.propagate is True
+    assert not gunicorn_log.error_log.handlers
