@@ -154,7 +154,10 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
             raise InvalidArgument("measure", field, "must be unix seconds or ISO 8601") from error
         if parsed.tzinfo is None:
             raise InvalidArgument("measure", field, "must carry a time zone")
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError as error:  # its offset takes it past year 1 or year 9999
+            raise InvalidArgument("measure", field, "is out of range") from error
     raise InvalidArgument("measure", field, "must be unix seconds or ISO 8601")
 
 

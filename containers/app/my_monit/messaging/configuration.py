@@ -38,3 +38,12 @@ class RabbitConfiguration:  # pylint: disable=too-many-instance-attributes  # se
     def dead_letter_queue(self) -> str:
         """Name the queue that keeps messages which can never be stored."""
         return f"{self.queue}.dead"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        """Name the exchange that dead letters are published to, bound to the dead queue.
+
+        The app's broker user may publish there and nowhere else: not to the measures
+        exchange, nor to the default exchange (containers/rabbitmq/definitions.json).
+        """
+        return f"{self.exchange}.dead"

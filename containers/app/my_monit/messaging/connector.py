@@ -196,6 +196,24 @@ class RabbitConnector:  # pylint: disable=too-many-instance-attributes,too-many-
         )
 
     def on_dead_queue_declareok(self, _frame: Any) -> None:
+        """Declare the dead-letter exchange."""
+        self._channel.exchange_declare(
+            exchange=self.configuration.dead_letter_exchange,
+            exchange_type=ExchangeType.direct,
+            durable=True,
+            callback=self.on_dead_exchange_declareok,
+        )
+
+    def on_dead_exchange_declareok(self, _frame: Any) -> None:
+        """Bind the dead-letter queue to it, by the queue's own name."""
+        self._channel.queue_bind(
+            self.configuration.dead_letter_queue,
+            self.configuration.dead_letter_exchange,
+            routing_key=self.configuration.dead_letter_queue,
+            callback=self.on_dead_bindok,
+        )
+
+    def on_dead_bindok(self, _frame: Any) -> None:
         """Bind the measures queue to the exchange."""
         self._channel.queue_bind(
             self.configuration.queue,
@@ -265,13 +283,19 @@ class RabbitConnector:  # pylint: disable=too-many-instance-attributes,too-many-
 
     # dead letters
 
-    def dead_letter(self, body: bytes, properties: Any, reason: str) -> int:
-        """Publish a message to the dead-letter queue; give the sequence to await a confirm."""
+    def dead_letter(self, body: bytes, properties: Any, reason: str) -> int | None:
+        """Publish a message to the dead-letter queue; give the sequence to await a confirm.
+
+        Gives None when the channel has closed meanwhile: the message was not acked, so the
+        broker delivers it again after the reconnect.
+        """
+        if not self.is_open:
+            return None
         headers = dict(getattr(properties, "headers", None) or {})
         headers[REASON_HEADER] = reason
         kept = {name: getattr(properties, name, None) for name in _KEPT_PROPERTIES}
         self._channel.basic_publish(
-            exchange="",
+            exchange=self.configuration.dead_letter_exchange,
             routing_key=self.configuration.dead_letter_queue,
             body=body,
             properties=pika.BasicProperties(headers=headers, delivery_mode=2, **kept),

@@ -35,6 +35,18 @@ STOP_GRACE_SECONDS = 20.0
 DEAD_LETTER_RETRY_SECONDS = 1.0
 
 
+def message_id(properties: Any) -> str | None:
+    """Give the AMQP message id as text, or None when the publisher set none.
+
+    pika hands an id that is not UTF-8 over as bytes; it is kept byte for byte (storage
+    writes it back as the same bytes), so that two different ids never meet as one.
+    """
+    value = getattr(properties, "message_id", None)
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "surrogateescape")
+    return value or None
+
+
 class ChannelState:  # pylint: disable=too-few-public-methods  # a record of one channel
     """The deliveries of one channel: the batch being filled, and what awaits settling."""
 
@@ -78,7 +90,7 @@ class RabbitListener:  # pylint: disable=too-many-instance-attributes  # the con
 
     def run(self) -> int:
         """Consume until stopped (0) or until the broker stays away too long (1)."""
-        self._writer.start(self._on_writer_outcome)
+        self._writer.start(self._on_writer_outcome, self._on_writer_crash)
         self._connect()
         try:
             self._connector.run()
@@ -100,7 +112,7 @@ class RabbitListener:  # pylint: disable=too-many-instance-attributes  # the con
         return {
             "database": database,
             "broker": self._consuming,
-            "storing": not self._writer.failing,
+            "storing": self._writer.alive and not self._writer.failing,
         }
 
     def _connect(self) -> None:
@@ -126,9 +138,16 @@ class RabbitListener:  # pylint: disable=too-many-instance-attributes  # the con
         except Rejected as rejection:
             channel.rejected.append(rejection.code)
             self._dead_letter(tag, body, properties, rejection)
+        # A boundary: a message that breaks the parser in a way not foreseen must not take
+        # the consumer down (it would come back and do it again after every restart).
+        except Exception:  # pylint: disable=broad-exception-caught
+            log.exception("message %d broke the parser; dead-lettering it", tag)
+            rejection = Rejected("unparseable", None, "the consumer could not read it")
+            channel.rejected.append(rejection.code)
+            self._dead_letter(tag, body, properties, rejection)
         else:
             channel.messages.append(
-                Pending(tag, properties.message_id or None, measures, body, properties)
+                Pending(tag, message_id(properties), measures, body, properties)
             )
             channel.measures += len(measures)
 
@@ -210,6 +229,15 @@ class RabbitListener:  # pylint: disable=too-many-instance-attributes  # the con
         self._outcomes.put(outcome)
         self._connector.add_callback_threadsafe(self._drain_outcomes)
 
+    def _on_writer_crash(self) -> None:
+        """Runs on the writer's thread: stop consuming, and exit non-zero."""
+        self._connector.add_callback_threadsafe(self._fail)
+
+    def _fail(self) -> None:
+        self._exit_code = 1
+        self._channel.in_writer = 0  # nothing will come back from the writer: do not wait
+        self._begin_stop()
+
     def _drain_outcomes(self) -> None:
         while True:
             try:
@@ -240,6 +268,8 @@ class RabbitListener:  # pylint: disable=too-many-instance-attributes  # the con
         # dead-letter exchange: only a copy can carry the x-mymonit-reason header.
         log.info("dead-lettering message %d: %s", tag, rejection.header)
         sequence = self._connector.dead_letter(body, properties, rejection.header)
+        if sequence is None:
+            return  # the channel closed: unacked, the message comes back after the reconnect
         self._channel.dead[sequence] = (tag, body, properties, rejection)
 
     def _dead_letter_again(self, generation: int, entry: tuple[int, bytes, Any, Rejected]) -> None:

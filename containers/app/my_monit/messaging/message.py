@@ -23,7 +23,10 @@ _EPOCH = datetime(1970, 1, 1)
 # DATETIME(6) holds years 1000 to 9999: outside them MySQL would refuse the whole batch.
 _FIRST = datetime(1000, 1, 1)
 _FIRST_SECONDS = (_FIRST - _EPOCH).total_seconds()
-_LAST_SECONDS = (datetime(9999, 12, 31, 23, 59, 59, 999999) - _EPOCH).total_seconds()
+# The first second past year 9999, exclusive. The fast path stops a second short of it:
+# a float that close to the end can round up to a microsecond past 9999 and overflow.
+_END_SECONDS = (datetime(9999, 12, 31, 23, 59, 59) - _EPOCH).total_seconds() + 1
+_FAST_END_SECONDS = _END_SECONDS - 1
 _SECONDS_TYPES = (int, float)
 
 
@@ -105,7 +108,7 @@ def _measure(item: Any, index: int | None) -> ParsedMeasure:
     if type(value) is not float or value - value != 0.0:
         value = _value(value, index)
     # pylint: disable-next=unidiomatic-typecheck  # exact types: the fast path
-    if type(timestamp) in _SECONDS_TYPES and _FIRST_SECONDS <= timestamp <= _LAST_SECONDS:
+    if type(timestamp) in _SECONDS_TYPES and _FIRST_SECONDS <= timestamp < _FAST_END_SECONDS:
         taken_at = _EPOCH + timedelta(seconds=timestamp)
     else:
         taken_at = _taken_at(timestamp, index)
@@ -128,9 +131,13 @@ def _taken_at(timestamp: Any, index: int | None) -> datetime:
     if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
         # Adding to the epoch is twice as fast as fromtimestamp() and gives the same
         # microsecond rounding; the range check also turns away NaN and infinities.
-        if not _FIRST_SECONDS <= timestamp <= _LAST_SECONDS:
+        if not _FIRST_SECONDS <= timestamp < _END_SECONDS:
             raise Rejected("bad_timestamp", _where(index, "timestamp"), "is out of range")
-        return _EPOCH + timedelta(seconds=timestamp)
+        try:
+            return _EPOCH + timedelta(seconds=timestamp)
+        except OverflowError as error:  # rounded up past year 9999
+            where = _where(index, "timestamp")
+            raise Rejected("bad_timestamp", where, "is out of range") from error
     if not isinstance(timestamp, str):
         raise Rejected("wrong_type", _where(index, "timestamp"), "must be a number or a string")
     try:

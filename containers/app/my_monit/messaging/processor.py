@@ -141,7 +141,12 @@ class RabbitMessageProcessor:
                 rejected=tuple(rejected),
                 measures=len(rows),
             )
-            self._record(outcome, time.monotonic_ns() - started)
+            try:
+                self._record(outcome, time.monotonic_ns() - started)
+            # The batch is committed: a failing count or audit event must not make the
+            # writer store it again, one message at a time.
+            except Exception:  # pylint: disable=broad-exception-caught
+                log.exception("recording stored batch %s failed", batch.batch_id)
             return outcome
         raise Unavailable("database", None, "message ids kept conflicting")
 

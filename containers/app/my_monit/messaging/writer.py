@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 FIRST_BACKOFF_SECONDS = 0.5
 
 
-class BatchWriter:
+class BatchWriter:  # pylint: disable=too-many-instance-attributes  # queue, callbacks, flags
     """Store submitted batches in order on a thread of its own; report each outcome."""
 
     def __init__(
@@ -38,13 +38,28 @@ class BatchWriter:
         self._stopping = False
         self._discard_before = 0
         self._on_outcome: Callable[[BatchOutcome], None] = lambda outcome: None
+        self._on_crash: Callable[[], None] = lambda: None
         self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
         self.failing = False
 
-    def start(self, on_outcome: Callable[[BatchOutcome], None]) -> None:
-        """Start the thread; ``on_outcome`` is called on it after each batch."""
+    def start(
+        self,
+        on_outcome: Callable[[BatchOutcome], None],
+        on_crash: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Start the thread; ``on_outcome`` is called on it after each batch.
+
+        ``on_crash`` is called (on the thread) if the thread dies of an error: no batch
+        would be stored from then on, so the consumer must not go on as if all was well.
+        """
         self._on_outcome = on_outcome
+        self._on_crash = on_crash
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Tell whether the thread runs (or has not been started yet)."""
+        return self._thread.is_alive() or self._thread.ident is None
 
     def submit(self, batch: Batch) -> None:
         """Queue a batch for storing."""
@@ -68,11 +83,17 @@ class BatchWriter:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        while True:
-            batch = self._queue.get()
-            if batch is None:
-                return
-            self._on_outcome(self._write(batch))
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    return
+                self._on_outcome(self._write(batch))
+        # The boundary of the thread: say it died, so that the consumer stops (non-zero).
+        except Exception:  # pylint: disable=broad-exception-caught
+            log.exception("the batch writer failed; no batch can be stored any more")
+            self.failing = True
+            self._on_crash()
 
     def _write(self, batch: Batch) -> BatchOutcome:
         delay = FIRST_BACKOFF_SECONDS

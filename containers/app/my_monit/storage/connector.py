@@ -19,9 +19,23 @@ log = logging.getLogger(__name__)
 
 # Errors after which a connection cannot be trusted again: it is closed, not pooled.
 CONNECTION_ERRORS = (mysql_errors.OperationalError, mysql_errors.InterfaceError)
+# Server errors that pass, or that an operator clears without touching the data, so the
+# work is tried again later instead of being blamed on what it carried: deadlock and lock
+# wait (1213, 1205), a killed query or connection (1317, 1927), a server shutting down
+# (1053), read-only (1290, 1792, 1836), disk or table full (1021, 1114), too many
+# connections (1040), a Galera node out of its cluster (1047), and a schema not yet
+# upgraded (1146 missing table, 1054 unknown column).
+TRANSIENT_ERRNOS = frozenset(
+    {1021, 1040, 1047, 1053, 1054, 1114, 1146, 1205, 1213, 1290, 1317, 1792, 1836, 1927}
+)
 # A connection idle for longer than this is pinged before use (the server may have
 # closed it: wait_timeout, a restart, a proxy).
 IDLE_CHECK_SECONDS = 1.0
+
+
+def is_transient(error: mysql_errors.Error) -> bool:
+    """Tell whether the database is away or busy, rather than refusing this very data."""
+    return isinstance(error, CONNECTION_ERRORS) or error.errno in TRANSIENT_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,9 @@ class StorageConnector:
             with self.transaction() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchall()
-        except CONNECTION_ERRORS as error:
+        except mysql_errors.Error as error:
+            if not is_transient(error):
+                raise
             raise Unavailable("database", self.configuration.host, _reason(error)) from error
 
     def close(self) -> None:

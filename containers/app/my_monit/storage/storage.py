@@ -14,7 +14,7 @@ from mysql.connector import errors as mysql_errors
 
 from my_monit.errors import Conflict, InvalidArgument, NotFound, Unavailable
 from my_monit.model import Experiment, MeasureType, Role, User
-from my_monit.storage.connector import CONNECTION_ERRORS, StorageConnector
+from my_monit.storage.connector import CONNECTION_ERRORS, StorageConnector, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,10 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             raise Unavailable("database", None, f"MySQL error {error.errno}") from error
         except mysql_errors.IntegrityError as error:
             raise _integrity_error(error, primary) from error
+        except mysql_errors.Error as error:
+            if is_transient(error):
+                raise Unavailable("database", None, f"MySQL error {error.errno}") from error
+            raise
 
     def ping(self) -> None:
         """Raise Unavailable unless the database answers."""
@@ -346,7 +350,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
         """
         with self._transaction(primary=("message", "message_id")) as cursor:
             if message_ids:
-                cursor.executemany(INSERT_CONSUMED, [(mid,) for mid in message_ids])
+                cursor.executemany(INSERT_CONSUMED, [(_id_bytes(mid),) for mid in message_ids])
             for start in range(0, len(rows), INSERT_CHUNK):
                 values = _measure_values(rows[start : start + INSERT_CHUNK])
                 # Only integers, finite floats and checked times are in ``values``.
@@ -363,13 +367,25 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             f"WHERE message_id IN ({marks})"  # nosec B608
         )
         with self._transaction() as cursor:
-            cursor.execute(query, tuple(message_ids))
-            return {row[0] for row in cursor.fetchall()}
+            cursor.execute(query, tuple(_id_bytes(mid) for mid in message_ids))
+            return {_id_text(row[0]) for row in cursor.fetchall()}
 
     @staticmethod
     def _missing(cursor: Any, query: str, key: object) -> bool:
         cursor.execute(query, (key,))
         return cursor.fetchone() is None
+
+
+def _id_bytes(message_id: str) -> bytes:
+    """Give a message id as the bytes the broker carried (``_id_text`` in reverse)."""
+    return message_id.encode("utf-8", "surrogateescape")
+
+
+def _id_text(stored: bytes | bytearray | str) -> str:
+    """Read a stored message id back as text; bytes that are not UTF-8 stay distinct."""
+    if isinstance(stored, str):
+        return stored
+    return bytes(stored).decode("utf-8", "surrogateescape")
 
 
 def _user(row: Sequence[Any]) -> User:

@@ -220,6 +220,32 @@ def test_consumed_message_ids_are_stored_once(storage):
     assert _count(storage, "measures") == 1
 
 
+def test_message_ids_are_compared_byte_for_byte(storage):
+    """Ids differing by a trailing space, or not UTF-8 at all, are each their own."""
+    eid = storage.insert_experiment(Experiment(None, "vibrations")).experiment_id
+    type_id = storage.measure_type_ids()["hertz"]
+    not_utf8 = b"\xffm".decode("utf-8", "surrogateescape")
+    for message_id in ("m", "m ", not_utf8):
+        storage.insert_measures([(eid, type_id, T0, 1.0)], message_ids=[message_id])
+    assert storage.consumed(["m", "m ", "m  ", not_utf8, "\u00ffm"]) == {"m", "m ", not_utf8}
+    assert _count(storage, "consumed_messages") == 3
+
+
+def test_a_schema_not_upgraded_is_unavailable_not_a_refusal_of_the_data(storage):
+    """A missing table (1146) is for an operator to fix: the work is retried, not refused."""
+    eid = storage.insert_experiment(Experiment(None, "vibrations")).experiment_id
+    type_id = storage.measure_type_ids()["hertz"]
+    with storage._connector.transaction() as cursor:  # pylint: disable=protected-access
+        cursor.execute("RENAME TABLE consumed_messages TO consumed_messages_away")
+    try:
+        with pytest.raises(Unavailable, match="1146"):
+            storage.insert_measures([(eid, type_id, T0, 1.0)], message_ids=["m-1"])
+    finally:
+        with storage._connector.transaction() as cursor:  # pylint: disable=protected-access
+            cursor.execute("RENAME TABLE consumed_messages_away TO consumed_messages")
+    assert _count(storage, "measures") == 0
+
+
 def test_large_batches_are_chunked(storage):
     eid = storage.insert_experiment(Experiment(None, "vibrations")).experiment_id
     type_id = storage.measure_type_ids()["hertz"]

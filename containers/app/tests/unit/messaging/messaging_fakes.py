@@ -125,7 +125,9 @@ class FakeConnector:
         self.is_open = self.is_connected = False
         self.events.on_disconnected(reason)
 
-    def dead_letter(self, body, properties, reason) -> int:
+    def dead_letter(self, body, properties, reason) -> int | None:
+        if not self.is_open:
+            return None
         self.dead.append((body, reason))
         return len(self.dead)
 

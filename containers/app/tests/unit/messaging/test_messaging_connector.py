@@ -130,10 +130,13 @@ def test_channel_declares_the_contract_topology_then_consumes(connector):
                         pika.exchange_type.ExchangeType.direct, "durable": True})
     assert names[1] == ("queue_declare", (), {"queue": "q", "durable": True})
     assert names[2] == ("queue_declare", (), {"queue": "q.dead", "durable": True})
-    assert names[3] == ("queue_bind", ("q", "ex"), {"routing_key": "r"})
-    assert names[4][0] == "confirm_delivery"
-    assert names[5] == ("basic_qos", (), {"prefetch_count": 500})
-    assert names[6][0] == "basic_consume" and names[6][1][0] == "q"
+    assert names[3] == ("exchange_declare", (), {"exchange": "ex.dead", "exchange_type":
+                        pika.exchange_type.ExchangeType.direct, "durable": True})
+    assert names[4] == ("queue_bind", ("q.dead", "ex.dead"), {"routing_key": "q.dead"})
+    assert names[5] == ("queue_bind", ("q", "ex"), {"routing_key": "r"})
+    assert names[6][0] == "confirm_delivery"
+    assert names[7] == ("basic_qos", (), {"prefetch_count": 500})
+    assert names[8][0] == "basic_consume" and names[8][1][0] == "q"
     assert connector._events.log == ["consuming"]  # pylint: disable=protected-access
     assert connector.is_open
 
@@ -162,7 +165,7 @@ def test_dead_letter_keeps_body_and_properties_and_adds_the_reason(connector):
     (published,) = channel.published
     assert sequence == 1
     assert (published["exchange"], published["routing_key"], published["body"]) == (
-        "", "q.dead", b"{bad")
+        "ex.dead", "q.dead", b"{bad")
     assert published["mandatory"] is True
     properties = published["properties"]
     assert properties.headers == {"source": "sensor-3",
@@ -170,6 +173,13 @@ def test_dead_letter_keeps_body_and_properties_and_adds_the_reason(connector):
     assert (properties.message_id, properties.content_type) == ("m-1", "application/json")
     assert properties.delivery_mode == 2
     assert properties.user_id is None and properties.expiration is None
+
+
+def test_no_dead_letter_is_published_on_a_closed_channel(connector):
+    channel = _open(connector)
+    channel.is_open = False
+    assert connector.dead_letter(b"{bad", pika.BasicProperties(), "not_json") is None
+    assert channel.published == []
 
 
 def _confirm(ack: bool, tag: int, multiple: bool):

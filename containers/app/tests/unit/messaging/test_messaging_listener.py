@@ -29,9 +29,12 @@ class FakeWriter:
         self.finished = False
         self.closed = False
         self.failing = False
+        self.alive = True
+        self.on_crash = None
 
-    def start(self, on_outcome) -> None:
+    def start(self, on_outcome, on_crash=None) -> None:
         self.on_outcome = on_outcome
+        self.on_crash = on_crash
 
     def submit(self, batch) -> None:
         self.batches.append(batch)
@@ -264,3 +267,43 @@ def test_readiness_reports_each_check(world):
     world.storage.failures = [Unavailable("database")]
     world.writer.failing = True
     assert world.listener.readiness() == {"database": False, "broker": True, "storing": False}
+
+
+def test_readiness_is_down_once_the_writer_thread_died(world):
+    world.writer.alive = False
+    assert world.listener.readiness()["storing"] is False
+
+
+def test_a_crashed_writer_stops_the_consumer_with_exit_code_one(world):
+    world.deliver()
+    world.connector.fire_timers()  # the batch went to the writer, which then dies
+    world.writer.on_crash()
+    world.connector.run_callbacks()
+    assert world.connector.closed == 1 and world.connector.acks == []
+    assert world.connector.loop_stopped
+    assert world.listener._exit_code == 1  # pylint: disable=protected-access
+
+
+def test_a_parser_failure_not_foreseen_dead_letters_the_message(world, monkeypatch):
+    def broken(_body):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(world.listener._processor, "parse", broken)  # pylint: disable=W0212
+    world.deliver(GOOD)
+    assert world.connector.dead == [(GOOD, "unparseable: the consumer could not read it")]
+
+
+def test_no_dead_letter_is_awaited_when_the_channel_closed_meanwhile(world):
+    world.connector.is_open = False
+    world.deliver(b"{oops")
+    assert world.connector.dead == []
+    assert world.listener._channel.dead == {}  # pylint: disable=protected-access
+
+
+def test_a_message_id_that_is_not_utf8_is_kept_byte_for_byte(world):
+    world.listener.on_delivery(1, properties(b"\xffid"), GOOD)
+    world.listener.on_delivery(2, properties("id"), GOOD)
+    world.connector.fire_timers()
+    ids = [m.message_id for m in world.writer.batches[0].messages]
+    assert ids[0] != ids[1]
+    assert ids[0].encode("utf-8", "surrogateescape") == b"\xffid"

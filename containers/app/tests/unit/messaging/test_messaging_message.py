@@ -83,6 +83,11 @@ def test_timestamps_become_naive_utc(timestamp, expected):
         (_body(_with(timestamp=1e300)), "bad_timestamp"),
         (_body(_with(timestamp=-40000000000)), "bad_timestamp"),
         (_body(_with(timestamp="0900-01-01T00:00:00Z")), "bad_timestamp"),
+        # At the very edges of what a datetime holds: refused, never an overflow.
+        (_body(_with(timestamp=253402300800)), "bad_timestamp"),
+        (_body(_with(timestamp=253402300799.9999996)), "bad_timestamp"),
+        (_body(_with(timestamp="9999-12-31T23:59:59-01:00")), "bad_timestamp"),
+        (_body(_with(timestamp="0001-01-01T00:30:00+01:00")), "bad_timestamp"),
         (b'{"experiment": "e", "measure": "h", "value": 1, "timestamp": NaN}', "bad_timestamp"),
         (_body([GOOD, _without("value")]), "missing_field"),
     ],
