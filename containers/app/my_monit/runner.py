@@ -15,6 +15,7 @@ import sys
 import threading
 
 from my_monit.config import Config
+from my_monit.container import create_container
 from my_monit.messaging.runner import consume
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,12 @@ def _serve_rest(config: Config) -> None:
 
 
 def run_all(config: Config) -> int:
-    """Serve REST in a child process and consume here, until SIGTERM; give the exit code."""
+    """Serve REST in a child process and consume here, until SIGTERM; give the exit code.
+
+    Raises ConfigurationError, before anything starts, for sign-in settings that the
+    REST API would refuse (the consumer would otherwise run on, alone, for a moment).
+    """
+    create_container(config).rest_configuration().check()
     rest = multiprocessing.get_context("spawn").Process(
         target=_serve_rest, args=(config,), name="mymonit-rest"
     )

@@ -97,12 +97,8 @@ def serve(config: Config) -> int:
     unverified tokens in: the emulator with a project id not starting with ``demo-``.
     """
     server = RestServer(config)
-    if server.configuration.emulated:
-        log.warning(
-            "FIREBASE_AUTH_EMULATOR_HOST is set (%s): ID tokens are NOT verified; "
-            "for development and tests only",
-            config.firebase_auth_emulator_host,
-        )
+    for warning in server.configuration.warnings():
+        log.warning("%s", warning)
     log.info("serving the REST API on %s:%s", config.rest_host, config.rest_port)
     try:
         server.run()

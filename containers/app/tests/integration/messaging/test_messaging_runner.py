@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -12,6 +13,7 @@ import urllib.request
 import pytest
 from messaging_support import Broker, Database, free_port, measure, messaging_config, wait_until
 
+from my_monit.config import ConfigurationError
 from my_monit.messaging.runner import consume
 from my_monit.runner import run_all
 
@@ -82,6 +84,16 @@ def test_run_serves_rest_and_consumes_until_sigterm(config, database, broker):
 
 
 def test_run_stops_the_consumer_and_fails_when_the_rest_api_dies(config, database):
+    # The REST port is taken: gunicorn cannot bind it and exits, after its few retries.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", config.rest_port))
+        taken.listen()
+        assert run_all(config) == 1
+    assert _status(f"http://127.0.0.1:{config.health_port}/healthz") == 0
+
+
+def test_run_refuses_unsafe_sign_in_settings_before_the_consumer_starts(config, database):
     unsafe = dataclasses.replace(config, firebase_project_id="not-a-demo-project")
-    assert run_all(unsafe) == 1
+    with pytest.raises(ConfigurationError, match="demo-"):
+        run_all(unsafe)
     assert _status(f"http://127.0.0.1:{config.health_port}/healthz") == 0

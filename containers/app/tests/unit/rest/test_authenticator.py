@@ -261,3 +261,20 @@ def test_production_needs_a_project_id_or_credentials() -> None:
     with pytest.raises(ConfigurationError, match="FIREBASE_PROJECT_ID"):
         RestConfiguration().check()
     RestConfiguration(credentials_file="/run/secrets/firebase.json").check()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://certs.example.org/x", "ftp://127.0.0.1/x", "http://10.0.0.1/x", "certs"]
+)
+def test_a_certificate_url_off_the_loopback_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="FIREBASE_CERTS_URL"):
+        RestConfiguration(project_id="p", certs_url=url).check()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/certs", "http://localhost/certs", "https://[::1]:9/c"]
+)
+def test_a_certificate_url_on_the_loopback_is_allowed_with_a_warning(url: str) -> None:
+    configuration = RestConfiguration(project_id="p", certs_url=url)
+    configuration.check()
+    assert any("FIREBASE_CERTS_URL" in warning for warning in configuration.warnings())

@@ -15,6 +15,7 @@ from my_monit.config import Config, ConfigurationError
 from my_monit.logging.configuration import configure_logging
 from my_monit.rest import server as module
 from my_monit.rest.server import RestServer, ServerLogger, serve
+from my_monit.runner import run_all
 
 
 def _config(**variables: str) -> Config:
@@ -148,3 +149,24 @@ def test_gunicorn_error_log_stays_with_the_root_handlers_after_a_reload(root) ->
 
     assert gunicorn_log.error_log.propagate is True
     assert not gunicorn_log.error_log.handlers
+
+
+def test_serve_warns_that_revocation_is_not_checked_without_a_service_account(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with mock.patch.object(RestServer, "run", side_effect=SystemExit(0)):
+        with caplog.at_level(logging.WARNING, logger=module.__name__):
+            serve(_config(FIREBASE_PROJECT_ID="prod"))
+
+    assert "revoked ID tokens are accepted" in caplog.text
+
+
+def test_run_with_the_emulator_and_a_real_project_refuses_before_anything_starts() -> None:
+    config = _config(FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099", FIREBASE_PROJECT_ID="prod")
+
+    with mock.patch("my_monit.runner.consume") as consume, \
+            mock.patch("multiprocessing.context.SpawnProcess.start") as start:
+        with pytest.raises(ConfigurationError, match="demo-"):
+            run_all(config)
+    consume.assert_not_called()
+    start.assert_not_called()
