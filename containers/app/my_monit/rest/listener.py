@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from my_monit.errors import InvalidArgument
 from my_monit.logging.audit import AuditEvent, AuditLog
 from my_monit.rest import (
     docs_resource,
@@ -73,6 +74,7 @@ class RestListener:
             return
         authenticator = container().authenticator()
         g.actor = authenticator.authenticate(request.headers.get("Authorization"))
+        _check_query_parameters()
 
     def on_response(self, response: Response) -> Response:
         """Echo the request id, and record the call's audit event."""
@@ -158,6 +160,35 @@ def _view() -> Callable[..., Any] | None:
     if request.url_rule is None or request.endpoint is None:
         return None
     return current_app.view_functions.get(request.endpoint)
+
+
+def _check_query_parameters() -> None:
+    """Refuse a query that the view would not read: unknown, or a parameter given twice.
+
+    A view that takes query parameters has a schema that refuses unknown ones itself; a
+    view without one would ignore them silently, and a repeated parameter would be read
+    by its first value only. A name is echoed only when the schema declares it, since an
+    unknown one is whatever the caller typed.
+    """
+    if not request.args:
+        return
+    declared = _query_fields(_view())
+    for name in request.args:
+        if len(request.args.getlist(name)) > 1:
+            raise InvalidArgument("query", name if declared and name in declared else None,
+                                  "a parameter is given more than once")
+    if declared is None:
+        raise InvalidArgument("query", None, "this route takes no query parameters")
+
+
+def _query_fields(view: Callable[..., Any] | None) -> frozenset[str] | None:
+    """Give the query parameters a view's schema declares, or None when it takes none."""
+    arguments = (getattr(view, "_apidoc", None) or {}).get("arguments") or {}
+    schemas = [parameter["schema"] for parameter in arguments.get("parameters", ())
+               if parameter.get("in") == "query"]
+    if not schemas:
+        return None
+    return frozenset(name for schema in schemas for name in schema.fields)
 
 
 def route_template(rule: str) -> str:

@@ -277,3 +277,30 @@ def test_update_of_another_user_by_a_scientist_is_403_before_the_body_is_read(
 
     assert response.status_code == 403
     users.update_user.assert_not_called()
+
+
+def test_query_parameter_on_a_route_that_takes_none_is_400_without_echoing_it(
+    client: FlaskClient, users: mock.Mock
+) -> None:
+    users.get_user.return_value = SCIENTIST
+
+    response = client.get("/users/me?marie@example.org=1", headers=bearer("sam"))
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "marie" not in response.get_data(as_text=True)
+    users.get_user.assert_not_called()
+
+
+def test_query_parameter_given_twice_is_400_naming_it(
+    client: FlaskClient, users: mock.Mock
+) -> None:
+    response = client.get("/users/?limit=1&limit=2", headers=bearer("admin"))
+
+    assert response.status_code == 400
+    assert "limit" in response.json["detail"]
+    users.list_users.assert_not_called()
+
+
+def test_query_parameter_is_checked_only_after_sign_in(client: FlaskClient) -> None:
+    assert client.get("/users/me?x=1").status_code == 401
