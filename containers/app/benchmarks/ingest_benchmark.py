@@ -243,6 +243,7 @@ def _clean(config: Config, configuration: RabbitConfiguration) -> None:
     channel.queue_delete(configuration.queue)
     channel.queue_delete(configuration.dead_letter_queue)
     channel.exchange_delete(configuration.exchange)
+    channel.exchange_delete(configuration.dead_letter_exchange)
     connection.close()
     connector = StorageConnector(_storage_configuration(config))
     with connector.transaction() as cursor:

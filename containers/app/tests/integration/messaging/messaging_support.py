@@ -121,6 +121,7 @@ class Broker:
         self._channel.queue_delete(self.config.rabbit_queue)
         self._channel.queue_delete(self.dead_queue)
         self._channel.exchange_delete(self.config.rabbit_exchange)
+        self._channel.exchange_delete(f"{self.config.rabbit_exchange}.dead")
         self._connection.close()
 
 
@@ -370,3 +371,28 @@ def certificate_authority(directory: Path) -> tuple[Path, ssl.SSLContext]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(chain)
     return ca_file, context
+
+
+REPOSITORY = Path(__file__).resolve().parents[5]
+
+
+def mariadb_server(action: str) -> None:
+    """Stop the machine's MariaDB (``stop``), or start it and wait until it answers.
+
+    The functions of scripts/services.sh do it, as run-tests.sh starts the server: as
+    root (sudo otherwise), through the unix socket first, as a fresh MariaDB allows.
+    """
+    script = {
+        # Shutdown returns before the process is gone; starting it meanwhile would find it
+        # "running" and do nothing, so wait until it has exited.
+        "stop": "{ as_root mariadb-admin --protocol=socket -uroot shutdown 2>/dev/null"
+                " || mariadb-admin -h127.0.0.1 -uroot shutdown; }"
+                " && for _ in $(seq 600); do"
+                " start-stop-daemon --status --exec /usr/sbin/mariadbd || exit 0; sleep 0.1;"
+                " done; exit 1",
+        "start": "ensure_mariadb",
+    }[action]
+    subprocess.run(  # nosec B603 B607 - fixed script of the repository, test environment
+        ["bash", "-c", f"source scripts/services.sh && {script}"],
+        cwd=REPOSITORY, check=True, capture_output=True, timeout=120,
+    )

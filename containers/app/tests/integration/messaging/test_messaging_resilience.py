@@ -10,7 +10,7 @@ import time
 import pytest
 from messaging_support import (
     Broker, ConsumerThread, Database, TcpProxy, certificate_authority, close_connection_named,
-    free_port, measure, messaging_config, start_consumer_process, wait_until,
+    free_port, mariadb_server, measure, messaging_config, start_consumer_process, wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -71,13 +71,15 @@ def _assert_each_stored_once(database, count: int) -> None:
 
 def test_consumer_killed_mid_stream_and_restarted_stores_everything_once(
         config, database, broker, tmp_path):
-    stream = Stream(config, 6000)
+    # Paced, so that the kill lands while the stream still runs (asserted below).
+    stream = Stream(config, 6000, per_second=1500)
     log = tmp_path / "consumer.log"
     consumer = start_consumer_process(config, log)
     try:
         wait_until(lambda: database.count() >= 1000, timeout=60)
         consumer.send_signal(signal.SIGKILL)
         consumer.wait(10)
+        published_at_kill = stream.published
         killed_at = database.count()
         consumer = start_consumer_process(config, log)
         stream.join()
@@ -87,7 +89,7 @@ def test_consumer_killed_mid_stream_and_restarted_stores_everything_once(
     finally:
         consumer.terminate()
         consumer.wait(30)
-    assert killed_at < 6000
+    assert killed_at < 6000 and published_at_kill < 6000, (killed_at, published_at_kill)
     _assert_each_stored_once(database, 6000)
     assert database.query("SELECT COUNT(*) FROM consumed_messages")[0][0] == 6000
 
@@ -137,6 +139,32 @@ def test_database_outage_mid_stream_loses_nothing_and_ingest_resumes(config, bro
         assert consumer.code == 0
     finally:
         proxy.close()
+    _assert_each_stored_once(database, 3000)
+
+
+def test_mariadb_shut_down_mid_stream_loses_nothing_and_ingest_resumes(config, broker):
+    """The real server stops (its errors: shutdown, lost connection), then comes back."""
+    database = Database(config)
+    database.add_experiment()
+    try:
+        with ConsumerThread(config) as consumer:
+            stream = Stream(config, 3000, per_second=1500)
+            wait_until(lambda: database.count() >= 300, timeout=60)
+            mariadb_server("stop")
+            wait_until(lambda: consumer.listener.readiness()["database"] is False, timeout=30)
+            wait_until(lambda: consumer.metrics.snapshot()["database_retries"] >= 2, timeout=30)
+            assert consumer.listener.readiness()["storing"] is False
+            time.sleep(1.0)  # down for a while, as the stream goes on
+            mariadb_server("start")
+            stream.join()
+            wait_until(lambda: database.count() >= 3000, timeout=120)
+            wait_until(lambda: broker.depth() == 0, timeout=30)
+            wait_until(lambda: all(consumer.listener.readiness().values()), timeout=60)
+            assert consumer.metrics.snapshot()["dead_lettered"] == 0
+        assert consumer.code == 0
+    finally:
+        mariadb_server("start")
+    assert broker.depth(broker.dead_queue) == 0
     _assert_each_stored_once(database, 3000)
 
 
