@@ -35,6 +35,9 @@ def _optional(text: str) -> str | None:
     return text or None
 
 
+# REST_HOST's default: in a container, only nginx reaches the app's port (bandit B104).
+ALL_INTERFACES = "0.0.0.0"  # nosec B104
+
 # variable -> (field, default, converter); None as default means "unset".
 _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "DB_HOST": ("db_host", "localhost", str),
@@ -55,8 +58,7 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "RABBIT_BATCH_SIZE": ("rabbit_batch_size", 1000, _integer(1, 100000)),
     "RABBIT_FLUSH_SECONDS": ("rabbit_flush_seconds", 0.2, _seconds),
     "RABBIT_RECONNECT_SECONDS": ("rabbit_reconnect_seconds", 300.0, _seconds),
-    # All interfaces by default: in a container, only nginx reaches the app's port.
-    "REST_HOST": ("rest_host", "0.0.0.0", str),  # nosec B104
+    "REST_HOST": ("rest_host", ALL_INTERFACES, str),
     "REST_PORT": ("rest_port", 5000, _integer(1, 65535)),
     "REST_WORKERS": ("rest_workers", 2, _integer(1, 64)),
     "REST_THREADS": ("rest_threads", 8, _integer(1, 256)),

@@ -77,6 +77,6 @@ def console_handler(
     handler = ConsoleHandler(stream if stream is not None else _StandardError())
     handler.setLevel(level)
     handler.addFilter(MaskingFilter())
-    isatty = getattr(stream, "isatty", None)
+    isatty = getattr(handler.stream, "isatty", None)
     handler.setFormatter(ColourFormatter(colour=bool(isatty and isatty())))
     return handler

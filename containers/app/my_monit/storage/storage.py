@@ -363,8 +363,8 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
         # Only "%s" placeholders are joined into the query; the ids travel as parameters.
         marks = ", ".join(["%s"] * len(message_ids))
         query = (
-            "SELECT message_id FROM consumed_messages "
-            f"WHERE message_id IN ({marks})"  # nosec B608
+            "SELECT message_id FROM consumed_messages "  # nosec B608
+            f"WHERE message_id IN ({marks})"
         )
         with self._transaction() as cursor:
             cursor.execute(query, tuple(_id_bytes(mid) for mid in message_ids))

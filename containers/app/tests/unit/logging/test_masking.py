@@ -149,6 +149,21 @@ def test_console_handler_colours_when_its_stream_is_a_terminal():
     assert "\x1b[" not in file.getvalue()
 
 
+def test_console_handler_on_standard_error_colours_when_it_is_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    console_handler(None).handle(_record("warned"))
+    assert terminal.getvalue().startswith(colorama.Fore.RED)
+    piped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", piped)
+    console_handler(None).handle(_record("warned"))
+    assert "\x1b[" not in piped.getvalue()
+
+
 def test_arguments_are_not_rendered_when_the_level_is_disabled():
     class Counting:
         renders = 0
