@@ -35,13 +35,19 @@ class RecordingApi(Api):
     def __init__(self, stack: Stack, recorded: PersonalData) -> None:
         super().__init__(stack.base_url, stack.certificate)
         self.recorded = recorded
+        # The bodies of every error answer, for the leak check: a problem body names the
+        # offending field but never repeats a submitted name, email or username.
+        self.error_bodies: list[str] = []
 
     def call(
         self, method: str, path: str, authorization: str | None = None, **kwargs: Any
     ) -> requests.Response:
-        """Record what the body holds, then send the request."""
+        """Record what the body holds, send the request, and keep an error answer's body."""
         self.recorded.add_body(path, kwargs.get("json", kwargs.get("data")))
-        return super().call(method, path, authorization, **kwargs)
+        response = super().call(method, path, authorization, **kwargs)
+        if response.status_code >= 400:
+            self.error_bodies.append(response.text)
+        return response
 
 
 def _after(call: Callable[..., Any], record: Callable[[Any], None]) -> Callable[..., Any]:
@@ -100,7 +106,7 @@ def stack(personal_data: PersonalData) -> Iterator[Stack]:  # pylint: disable=re
 
 
 @pytest.fixture(scope="session")
-def api(stack: Stack, personal_data: PersonalData) -> Api:  # pylint: disable=redefined-outer-name
+def api(stack: Stack, personal_data: PersonalData) -> RecordingApi:  # pylint: disable=redefined-outer-name
     """A client of the API through nginx."""
     return RecordingApi(stack, personal_data)
 
@@ -142,7 +148,7 @@ def leaks_in(captured: dict[str, list[str]], secrets: list[str]) -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def leak_check(  # pylint: disable=redefined-outer-name  # fixtures
-    stack: Stack, personal_data: PersonalData
+    stack: Stack, personal_data: PersonalData, api: RecordingApi
 ) -> Iterator[None]:
     """After every other test, look for the session's personal data in all the app logged."""
     yield
@@ -150,8 +156,10 @@ def leak_check(  # pylint: disable=redefined-outer-name  # fixtures
     for user in stack.storage().list_users("", USERS_READ_BACK):
         personal_data.add_user(user)
     captured = captured_texts(stack)
+    captured["error bodies"] = lines_of(api.error_bodies)
 
     assert captured["logstash"], "the stand-in Logstash received nothing"
+    assert captured["error bodies"], "no error answer was recorded"
     assert len(personal_data) > 0, "no personal data was recorded"
     leaks = leaks_in(captured, personal_data.values())
     assert not leaks, "personal data in what the app logged:\n" + "\n".join(leaks)

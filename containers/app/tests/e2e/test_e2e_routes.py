@@ -250,8 +250,9 @@ def _associate(world: World) -> Prepared:
 
 
 def _associated(world: World, prepared: Prepared, response: requests.Response, _: str) -> None:
-    del response
     assert world.storage.is_associated(prepared.target, world.scientist.user_id)
+    assert response.json() == {"experiment_id": prepared.target,
+                               "scientist_id": world.scientist.user_id}
 
 
 def _not_associated(world: World, prepared: Prepared) -> None:
@@ -325,8 +326,7 @@ def _new_measure_type(world: World) -> Prepared:
 def _measure_type_created(world: World, prepared: Prepared, response: requests.Response,
                           _: str) -> None:
     assert prepared.target in world.storage.measure_type_ids()
-    if response.content:
-        assert response.json() == prepared.body
+    assert response.json() == prepared.body
 
 
 def _no_measure_type(world: World, prepared: Prepared) -> None:

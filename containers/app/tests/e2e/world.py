@@ -7,6 +7,8 @@ account with no MyMONIT user; each with a real ID token of the Firebase Auth emu
 
 from __future__ import annotations
 
+import re
+
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -120,6 +122,14 @@ def assert_problem(response: requests.Response, status: int, personal: list[str]
     for value in personal:
         assert value not in response.text, "a problem body repeats personal data"
     assert "Traceback" not in response.text
+
+
+def assert_names_field(response: requests.Response, field: str) -> None:
+    """Check that a problem body names ``field``: among its errors, or as a word of its detail."""
+    problem = response.json()
+    if field in problem.get("errors", {}):
+        return
+    assert re.search(rf"(?<![\w.]){re.escape(field)}(?![\w])", problem["detail"]), problem
 
 
 def unique(prefix: str) -> str:

@@ -50,3 +50,18 @@ def http_status(url: str) -> int:
         return error.code
     except OSError:
         return 0
+
+
+def without_docker(tmp_path: Path) -> Path:
+    """Give a folder whose `docker` fails `docker info`, to put first on PATH.
+
+    The scripts then take the path of a machine with no Docker engine, as this one is.
+    """
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    docker = fake_bin / "docker"
+    docker.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n", encoding="utf-8"
+    )
+    docker.chmod(0o755)
+    return fake_bin

@@ -19,7 +19,7 @@ import mysql.connector
 import pika
 import pytest
 
-from .support import ROOT, required_file
+from .support import ROOT, required_file, without_docker
 
 NAME = f"mymonit_test_infra_{secrets.token_hex(4)}"
 SETTINGS = {
@@ -47,13 +47,7 @@ def _read_env(path: Path) -> dict[str, str]:
 @pytest.fixture(name="infra_environment")
 def fixture_infra_environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Give run-infra.sh's environment and .env; afterwards drop its database and users."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    docker = fake_bin / "docker"
-    docker.write_text(
-        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n", encoding="utf-8"
-    )
-    docker.chmod(0o755)
+    fake_bin = without_docker(tmp_path)
     example = required_file(".env.example").read_text(encoding="utf-8")
     for key, value in SETTINGS.items():
         example, found = re.subn(rf"(?m)^{key}=.*$", f"{key}={value}", example)

@@ -19,7 +19,7 @@ from typing import Iterator
 import pika
 import pytest
 
-from .support import ROOT, free_port, http_status
+from .support import ROOT, free_port, http_status, without_docker
 
 NAME = f"my_monit_test_run_{secrets.token_hex(4)}"
 
@@ -34,13 +34,7 @@ def _mariadb_root(sql: str) -> None:
 @pytest.fixture(name="native_environment")
 def fixture_native_environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Give run.sh's environment; afterwards drop its database, user and AMQP names."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    docker = fake_bin / "docker"
-    docker.write_text(
-        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n", encoding="utf-8"
-    )
-    docker.chmod(0o755)
+    fake_bin = without_docker(tmp_path)
     names = f"mymonit_test_run_{secrets.token_hex(4)}"
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DB_", "RABBIT_"))},
