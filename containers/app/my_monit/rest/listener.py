@@ -1,9 +1,8 @@
 """RestListener: the Flask app of the REST API, built from the container by ``create_app``.
 
 Each request is signed in before its view runs (unless the view is public) and audited
-once answered, whatever the outcome: one AuditEvent per call. Public views are audited
-too, without an actor, except the health probes, which orchestrators call every few
-seconds and which would flood the audit log.
+once answered, whatever the outcome: one AuditEvent per call. Public views (the health
+probes and the docs) are audited too, without an actor.
 """
 
 from __future__ import annotations
@@ -37,10 +36,10 @@ if TYPE_CHECKING:
 API_EXTENSION = "my_monit.api"
 # The OpenAPI document is flask-smorest's own view; it needs no token either.
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
-# Health probes: called every few seconds by orchestrators, never audited (docs/audit.md).
-UNAUDITED_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
 # Audit actions of the public views that name none of their own.
 _PUBLIC_ACTIONS = {
+    "health.healthz": "health.live",
+    "health.readyz": "health.ready",
     "api-docs.openapi_json": "openapi.read",
     "docs.page": "docs.read",
     "docs.init_script": "docs.read",
@@ -69,7 +68,6 @@ class RestListener:
         g.started_ns = time.perf_counter_ns()
         g.request_id = _request_id(request.headers.get("X-Request-ID"))
         g.public = _is_public()
-        g.audited = request.endpoint not in UNAUDITED_ENDPOINTS
         if request.url_rule is None or g.public:
             return
         authenticator = container().authenticator()
@@ -79,8 +77,7 @@ class RestListener:
     def on_response(self, response: Response) -> Response:
         """Echo the request id, and record the call's audit event."""
         response.headers["X-Request-ID"] = g.request_id
-        if g.audited:
-            self._audit_log.record(self._event(response.status_code))
+        self._audit_log.record(self._event(response.status_code))
         return response
 
     @staticmethod

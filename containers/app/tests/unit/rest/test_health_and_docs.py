@@ -38,14 +38,15 @@ CONTRACT_ROUTES = {
 }
 
 
-def test_healthz_is_200_without_token_or_audit(
+def test_healthz_is_200_without_token_and_audited_without_actor(
     client: FlaskClient, audit: RecordingAuditLog
 ) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
-    assert audit.events == []
+    (event,) = audit.events
+    assert (event.action, event.actor_id) == ("health.live", None)
 
 
 def test_readyz_is_200_when_the_database_answers(

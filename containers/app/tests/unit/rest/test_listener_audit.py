@@ -122,13 +122,14 @@ def test_unrouted_request_is_audited_without_its_path(
     )
 
 
-def test_health_probes_are_public_and_not_audited(
+def test_health_probes_are_public_and_audited_without_actor(
     client: FlaskClient, audit: RecordingAuditLog
 ) -> None:
     for path in ("/healthz", "/readyz"):
         assert client.get(path).status_code == 200, path
 
-    assert audit.events == []
+    assert [event.action for event in audit.events] == ["health.live", "health.ready"]
+    assert all(event.actor_id is None and event.outcome == "success" for event in audit.events)
 
 
 @pytest.mark.parametrize(
