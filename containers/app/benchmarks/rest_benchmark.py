@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import requests
+
 E2E = Path(__file__).resolve().parents[1] / "tests" / "e2e"
 sys.path.insert(0, str(E2E))
 
@@ -124,6 +126,16 @@ def _arrange(stack: Stack) -> tuple[str, str, int]:
     return admin.token, scientist.token, measured
 
 
+def _check_page(stack: Stack, url: str, token: str) -> None:
+    """Fail unless ``url`` answers a page of 1000 measures with a next link."""
+    answer = requests.get(url, headers={"Authorization": f"Bearer {token}"},
+                          verify=str(stack.certificate), timeout=30)
+    rows = answer.json() if answer.ok else []
+    if len(rows) != 1000 or 'rel="next"' not in answer.headers.get("Link", ""):
+        raise SystemExit(f"the measures page is not a full one: HTTP {answer.status_code}, "
+                         f"{len(rows)} rows")
+
+
 def _line(label: str, figures: Figures) -> str:
     return (
         f"{label:<44} {figures.requests_per_second:>9.1f} {figures.requests:>9d} "
@@ -144,6 +156,8 @@ def main() -> int:
         admin_token, scientist_token, measured = _arrange(stack)
         experiments_url = f"{stack.base_url}/experiments/"
         measures_url = f"{stack.base_url}/measures/{measured}?limit=1000"
+        # What wrk will count as a success really is a full page: 1000 rows and a next link.
+        _check_page(stack, measures_url, scientist_token)
         # A short warm-up: token verification cached, connection pools filled.
         run_wrk(experiments_url, admin_token, 2)
         run_wrk(measures_url, scientist_token, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Iterator
 import pytest
 import requests
 from stack import AppServer, Nginx, Stack, free_port  # pylint: disable=import-error  # beside
-from world import Api, assert_problem  # pylint: disable=import-error  # beside this file
+from support.logstash_listener import StalledListener
+from world import Api, World, assert_problem  # pylint: disable=import-error  # beside this file
 
 pytestmark = pytest.mark.e2e
 
@@ -63,3 +65,52 @@ def test_nginx_without_its_app_answers_a_problem(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert_problem(response, 503, [])
     assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+CALLS = 40
+
+
+def _latencies(url: str, authorization: str) -> list[float]:
+    """Time ``CALLS`` signed-in calls of GET /users/me, each audited, one after another."""
+    times = []
+    with requests.Session() as session:
+        session.headers["Authorization"] = authorization
+        for _ in range(CALLS):
+            started = time.perf_counter()
+            answer = session.get(f"{url}/users/me", timeout=10)
+            times.append(time.perf_counter() - started)
+            assert answer.status_code == 200, answer.text
+    return sorted(times)
+
+
+@pytest.fixture(params=["absent", "stalled"])
+def app_with_bad_logstash(
+    request: pytest.FixtureRequest, stack: Stack, tmp_path: Path
+) -> Iterator[AppServer]:
+    """A second ``mymonit serve`` whose Logstash is not there, or accepts and never reads."""
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "stalled":
+            port = cleanup.enter_context(StalledListener()).port
+        else:
+            port = free_port()
+        env = stack.environment()
+        env.update(LOGSTASH_PORT=str(port), REST_PORT=str(free_port()), REST_WORKERS="1")
+        app = AppServer(tmp_path, env)
+        cleanup.callback(app.stop)
+        app.wait()
+        yield app
+
+
+def test_a_logstash_absent_or_stalled_leaves_call_latency_as_it_was(
+    app_with_bad_logstash: AppServer, stack: Stack, world: World
+) -> None:
+    """The same audited calls, against the stack's own app (a healthy Logstash) and this one."""
+    authorization = world.admin.authorization
+    _latencies(app_with_bad_logstash.url, authorization)  # warm-up: token cache, pool
+
+    healthy = _latencies(stack.app.url, authorization)
+    degraded = _latencies(app_with_bad_logstash.url, authorization)
+
+    median_healthy, median_degraded = healthy[CALLS // 2], degraded[CALLS // 2]
+    assert median_degraded < 3 * median_healthy + 0.02, (median_healthy, median_degraded)
+    assert degraded[-1] < 1.0, f"slowest call {degraded[-1]:.3f} s"

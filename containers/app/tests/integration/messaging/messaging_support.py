@@ -202,8 +202,11 @@ class ConsumerThread:
         return self.code
 
 
-def consumer_environment(config: Config) -> dict[str, str]:
-    """Give the environment that makes ``mymonit consume`` use ``config``."""
+def consumer_environment(config: Config, logstash_port: int | None = None) -> dict[str, str]:
+    """Give the environment that makes ``mymonit consume`` use ``config``.
+
+    Its events go to ``logstash_port`` on the loopback, by default a port with no listener.
+    """
     variables = {
         "DB_HOST": config.db_host, "DB_PORT": config.db_port, "DB_USER": config.db_user,
         "DB_PASSWORD": config.db_password, "DB_DATABASE": config.db_database,
@@ -213,19 +216,23 @@ def consumer_environment(config: Config) -> dict[str, str]:
         "RABBIT_PREFETCH": config.rabbit_prefetch, "RABBIT_BATCH_SIZE": config.rabbit_batch_size,
         "RABBIT_FLUSH_SECONDS": config.rabbit_flush_seconds,
         "RABBIT_RECONNECT_SECONDS": config.rabbit_reconnect_seconds,
-        "HEALTH_PORT": config.health_port, "LOGSTASH_PORT": free_port(),
+        "HEALTH_PORT": config.health_port, "LOGSTASH_HOST": "127.0.0.1",
+        "LOGSTASH_PORT": logstash_port or free_port(),
     }
     if config.rabbit_ca_file:
         variables["RABBIT_CA_FILE"] = config.rabbit_ca_file
     return {**os.environ, **{name: str(value) for name, value in variables.items()}}
 
 
-def start_consumer_process(config: Config, log_path: Path) -> subprocess.Popen:
+def start_consumer_process(
+    config: Config, log_path: Path, logstash_port: int | None = None
+) -> subprocess.Popen:
     """Start ``mymonit consume`` as a process of its own, its output into ``log_path``."""
     with open(log_path, "ab") as log_file:
         return subprocess.Popen(  # nosec B603 - fixed command, test environment
             [sys.executable, "-m", "my_monit.cli", "consume"],
-            env=consumer_environment(config), stdout=log_file, stderr=subprocess.STDOUT,
+            env=consumer_environment(config, logstash_port), stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
 
 

@@ -8,8 +8,10 @@ import urllib.request
 
 import pytest
 from messaging_support import (
-    EXPERIMENT, Broker, ConsumerThread, Database, measure, messaging_config, wait_until,
+    EXPERIMENT, Broker, ConsumerThread, Database, measure, messaging_config,
+    start_consumer_process, wait_until,
 )
+from support.logstash_listener import LogstashListener, field, find_leaks
 
 from my_monit.messaging.health import HealthServer
 
@@ -51,6 +53,10 @@ POISON = {
     "empty-array": (b"[]", "empty_array"),
     "one-bad-element": (json.dumps([measure(100.0), measure(101.0), measure(value=None)])
                         .encode(), "wrong_type"),
+    "timestamp-past-9999": (json.dumps(measure(timestamp=253402300800)).encode(),
+                            "bad_timestamp"),
+    "offset-past-9999": (json.dumps(measure(timestamp="9999-12-31T23:59:59-01:00")).encode(),
+                         "bad_timestamp"),
 }
 
 
@@ -154,3 +160,33 @@ def test_health_endpoints_tell_liveness_readiness_and_metrics(config, database, 
             server.stop()
     # Stopped, the consumer is not ready any more.
     assert consumer.listener.readiness()["broker"] is False
+
+
+def test_each_stored_batch_sends_its_audit_event_to_logstash(config, database, broker, tmp_path):
+    """A real TCP listener gets the consumer's batch events: stored, dead-lettered, reasons."""
+    for index in range(5):
+        broker.publish(measure(float(index)), f"audited-{index}")
+    broker.publish(b"{oops", "audited-poison")
+    with LogstashListener() as listener:
+        consumer = start_consumer_process(config, tmp_path / "consumer.log", listener.port)
+        try:
+            wait_until(lambda: database.count() == 5, timeout=60)
+
+            def batches():
+                return [event for event in listener.events()
+                        if field(event, "event.action") == "measures.consume"]
+
+            wait_until(lambda: sum(field(e, "mymonit.batch.dead_lettered", 0)
+                                   for e in batches()) == 1, timeout=30)
+        finally:
+            consumer.terminate()
+            consumer.wait(30)
+    events = batches()
+    assert sum(field(event, "mymonit.batch.stored") for event in events) == 5
+    assert any("not_json" in field(event, "mymonit.batch.reasons", []) for event in events)
+    for event in events:
+        assert field(event, "mymonit.source") == "amqp"
+        assert field(event, "event.dataset") == "mymonit.audit"
+        assert field(event, "event.outcome") in ("success", "failure")
+        assert field(event, "mymonit.request_id")
+    assert find_leaks(listener.texts(), [EXPERIMENT]) == []  # no message body in any event
