@@ -154,10 +154,16 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
         self._connector = storage_connector
 
     @contextlib.contextmanager
-    def _transaction(self, primary: tuple[str, str] = ("object", "id")) -> Iterator[Any]:
-        """Run a block in a transaction; ``primary`` names what a duplicate primary key is."""
+    def _transaction(
+        self, primary: tuple[str, str] = ("object", "id"), read_only: bool = False
+    ) -> Iterator[Any]:
+        """Run a block in a transaction; ``primary`` names what a duplicate primary key is.
+
+        ``read_only``: the block runs one SELECT, which needs no transaction of its own.
+        """
+        lend = self._connector.reading if read_only else self._connector.transaction
         try:
-            with self._connector.transaction() as cursor:
+            with lend() as cursor:
                 yield cursor
         except CONNECTION_ERRORS as error:
             raise Unavailable("database", None, f"MySQL error {error.errno}") from error
@@ -184,7 +190,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def list_users(self, after: str, limit: int) -> list[User]:
         """List users who are not erased, by staff id, after ``after``."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_USERS, (after, limit))
             return [_user(row) for row in cursor.fetchall()]
 
@@ -215,7 +221,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             cursor.execute(DELETE_USER_ASSOCIATIONS, (user_id,))
 
     def _one_user(self, query: str, key: str) -> User | None:
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(query, (key,))
             row = cursor.fetchone()
         return None if row is None else _user(row)
@@ -224,20 +230,20 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def get_experiment(self, experiment_id: int) -> Experiment | None:
         """Find an experiment by id."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_EXPERIMENT, (experiment_id,))
             row = cursor.fetchone()
         return None if row is None else Experiment(row[0], row[1])
 
     def list_experiments(self, after: int, limit: int) -> list[Experiment]:
         """List experiments by id, after ``after``."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_EXPERIMENTS, (after, limit))
             return [Experiment(*row) for row in cursor.fetchall()]
 
     def list_user_experiments(self, user_id: str, after: int, limit: int) -> list[Experiment]:
         """List the experiments a scientist is associated with, by id."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_USER_EXPERIMENTS, (user_id, after, limit))
             return [Experiment(*row) for row in cursor.fetchall()]
 
@@ -258,7 +264,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def experiment_ids(self) -> dict[str, int]:
         """Map every experiment name to its id."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_EXPERIMENT_IDS)
             return dict(cursor.fetchall())
 
@@ -266,13 +272,13 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def is_associated(self, experiment_id: int, user_id: str) -> bool:
         """Tell whether a scientist is associated with an experiment."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_ASSOCIATED, (experiment_id, user_id))
             return cursor.fetchone() is not None
 
     def list_associations(self, after: int, limit: int) -> list[tuple[int, User]]:
         """List (experiment id, user) pairs of ``limit`` experiments after ``after``, in order."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_ASSOCIATIONS, (after, limit))
             return [(row[0], _user(row[1:])) for row in cursor.fetchall()]
 
@@ -292,7 +298,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def list_measure_types(self, after: str, limit: int) -> list[MeasureType]:
         """List measure types by name, after ``after``."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_MEASURE_TYPES, (after, limit))
             return [MeasureType(*row) for row in cursor.fetchall()]
 
@@ -306,7 +312,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
 
     def measure_type_ids(self) -> dict[str, int]:
         """Map every measure type name to its id."""
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(SELECT_MEASURE_TYPE_IDS)
             return dict(cursor.fetchall())
 
@@ -334,7 +340,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             sql += _MEASURES_BEFORE
             parameters["before_time"] = _naive_utc(query.before.timestamp)
             parameters["before_id"] = query.before.measure_id
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(sql + _MEASURES_ORDER, parameters)
             return [MeasureRow(*row) for row in cursor.fetchall()]
 
@@ -366,7 +372,7 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
             "SELECT message_id FROM consumed_messages "  # nosec B608
             f"WHERE message_id IN ({marks})"
         )
-        with self._transaction() as cursor:
+        with self._transaction(read_only=True) as cursor:
             cursor.execute(query, tuple(_id_bytes(mid) for mid in message_ids))
             return {_id_text(row[0]) for row in cursor.fetchall()}
 

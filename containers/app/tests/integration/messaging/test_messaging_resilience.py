@@ -114,58 +114,51 @@ def test_sigterm_stops_cleanly_and_leaves_unstored_messages_queued(
     assert "device-vibrations" not in text  # no bodies in the logs
 
 
-def test_database_outage_mid_stream_loses_nothing_and_ingest_resumes(config, broker):
-    proxy = TcpProxy(config.db_port, config.db_host)
-    proxied = dataclasses.replace(config, db_port=proxy.port)
+def _outage_mid_stream(config, broker, consumer_config, take_down, bring_back) -> None:
+    """Stream 3,000 messages; take the database away for a while in the middle; check all.
+
+    While it is away, nothing is stored and the consumer is not ready; once it is back,
+    everything is stored once, nothing is dead-lettered and the broker connection held.
+    """
     database = Database(config)
     database.add_experiment()
+    with ConsumerThread(consumer_config) as consumer:
+        stream = Stream(config, 3000, per_second=1500)
+        wait_until(lambda: database.count() >= 300, timeout=60)
+        take_down()
+        wait_until(lambda: consumer.listener.readiness()["database"] is False, timeout=30)
+        wait_until(lambda: consumer.metrics.snapshot()["database_retries"] >= 2, timeout=30)
+        assert consumer.listener.readiness()["storing"] is False
+        time.sleep(1.0)  # away for a while, as the stream goes on
+        bring_back()
+        stream.join()
+        wait_until(lambda: database.count() >= 3000, timeout=120)
+        wait_until(lambda: broker.depth() == 0, timeout=30)
+        wait_until(lambda: all(consumer.listener.readiness().values()), timeout=60)
+        counts = consumer.metrics.snapshot()
+        assert (counts["reconnects"], counts["dead_lettered"]) == (0, 0), counts
+    assert consumer.code == 0
+    assert broker.depth(broker.dead_queue) == 0
+    _assert_each_stored_once(database, 3000)
+
+
+def test_database_unreachable_mid_stream_loses_nothing_and_ingest_resumes(config, broker):
+    """The network to the database is cut (its connections hang up), then restored."""
+    proxy = TcpProxy(config.db_port, config.db_host)
     try:
-        with ConsumerThread(proxied) as consumer:
-            stream = Stream(config, 3000, per_second=1500)
-            wait_until(lambda: database.count() >= 300, timeout=60)
-            proxy.cut()
-            wait_until(lambda: consumer.listener.readiness()["database"] is False)
-            wait_until(lambda: consumer.metrics.snapshot()["database_retries"] >= 2, timeout=30)
-            assert consumer.listener.readiness()["storing"] is False
-            held = database.count()
-            time.sleep(1.0)
-            assert database.count() == held  # nothing gets through while it is down
-            proxy.restore()
-            stream.join()
-            wait_until(lambda: database.count() >= 3000, timeout=90)
-            wait_until(lambda: broker.depth() == 0, timeout=30)
-            wait_until(lambda: all(consumer.listener.readiness().values()), timeout=30)
-            assert consumer.metrics.snapshot()["reconnects"] == 0
-        assert consumer.code == 0
+        _outage_mid_stream(config, broker, dataclasses.replace(config, db_port=proxy.port),
+                           proxy.cut, proxy.restore)
     finally:
         proxy.close()
-    _assert_each_stored_once(database, 3000)
 
 
 def test_mariadb_shut_down_mid_stream_loses_nothing_and_ingest_resumes(config, broker):
     """The real server stops (its errors: shutdown, lost connection), then comes back."""
-    database = Database(config)
-    database.add_experiment()
     try:
-        with ConsumerThread(config) as consumer:
-            stream = Stream(config, 3000, per_second=1500)
-            wait_until(lambda: database.count() >= 300, timeout=60)
-            mariadb_server("stop")
-            wait_until(lambda: consumer.listener.readiness()["database"] is False, timeout=30)
-            wait_until(lambda: consumer.metrics.snapshot()["database_retries"] >= 2, timeout=30)
-            assert consumer.listener.readiness()["storing"] is False
-            time.sleep(1.0)  # down for a while, as the stream goes on
-            mariadb_server("start")
-            stream.join()
-            wait_until(lambda: database.count() >= 3000, timeout=120)
-            wait_until(lambda: broker.depth() == 0, timeout=30)
-            wait_until(lambda: all(consumer.listener.readiness().values()), timeout=60)
-            assert consumer.metrics.snapshot()["dead_lettered"] == 0
-        assert consumer.code == 0
+        _outage_mid_stream(config, broker, config, lambda: mariadb_server("stop"),
+                           lambda: mariadb_server("start"))
     finally:
         mariadb_server("start")
-    assert broker.depth(broker.dead_queue) == 0
-    _assert_each_stored_once(database, 3000)
 
 
 def test_broker_closing_the_connection_makes_the_consumer_reconnect(config, database, broker):
