@@ -27,6 +27,7 @@ _UNIQUE_KEYS = {
     "PRIMARY": None,
     "users_username_unique": ("user", "username"),
     "users_email_unique": ("user", "email"),
+    "users_email_lower_unique": ("user", "email"),
     "experiments_name_unique": ("experiment", "name"),
     "measure_types_name_unique": ("measure_type", "name"),
 }

@@ -72,6 +72,19 @@ def test_list_users_is_ordered_and_bounded(storage):
     assert [u.user_id for u in storage.list_users("S1", 10)] == ["S2"]
 
 
+def test_an_email_is_taken_whatever_its_case(storage):
+    storage.insert_user(SAM)
+    shouting = dataclasses.replace(OLGA, email=SAM.email.upper())
+    with pytest.raises(Conflict) as taken:
+        storage.insert_user(shouting)
+    assert (taken.value.what, taken.value.which) == ("user", "email")
+    storage.insert_user(OLGA)
+    with pytest.raises(Conflict):
+        storage.update_user(dataclasses.replace(OLGA, email="Sam@Example.org"))
+    storage.update_user(dataclasses.replace(SAM, email="Sam@Example.org"))  # its own, recased
+    assert storage.get_user(SAM.user_id).email == "Sam@Example.org"
+
+
 def test_update_user_and_missing_user(storage):
     storage.insert_user(SAM)
     storage.update_user(dataclasses.replace(SAM, name="Sam S", role=Role.ADMIN))
