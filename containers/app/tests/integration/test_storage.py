@@ -271,7 +271,12 @@ def test_killed_connection_is_replaced_not_reused(clean_database, storage):
     storage.get_user("x")  # leaves one idle connection in the pool
     connector = storage._connector  # pylint: disable=protected-access
     pooled = connector._idle.queue[0].connection  # pylint: disable=protected-access
-    admin = mysql.connector.connect(host=clean_database.db_host, user="root")
+    # The tests' own user may kill its own connections; root may not sign in over TCP on a
+    # fresh MariaDB (unix socket only).
+    admin = mysql.connector.connect(
+        host=clean_database.db_host, port=clean_database.db_port,
+        user=clean_database.db_user, password=clean_database.db_password,
+    )
     try:
         admin.cursor().execute(f"KILL {int(pooled.connection_id)}")
     finally:
