@@ -329,9 +329,11 @@ def _run(config: Config, args: argparse.Namespace) -> None:
     median = {name: statistics.median(values) for name, values in figures.items()}
     print()
     print(f"(a)  raw pika consume, ack per message:        {median['a']:>10,.0f} messages/s")
-    print(f"(a') raw pika consume, ack per 500 messages:    {median['a_multi']:>10,.0f} messages/s")
+    print(f"(a') raw pika consume, ack per 500 messages:    "
+          f"{median['a_multi']:>10,.0f} messages/s")
     print(f"(b)  raw executemany insert, 5,000 per commit:  {median['b']:>10,.0f} rows/s")
-    print(f"(b') raw prebuilt multi-row INSERT, 5,000/commit: {median['b_prebuilt']:>10,.0f} rows/s")
+    print(f"(b') raw prebuilt multi-row INSERT, 5,000/commit: "
+          f"{median['b_prebuilt']:>10,.0f} rows/s")
     print(f"(c)  MyMONIT, {args.messages:,} single-measure messages: "
           f"{median['c']:>10,.0f} messages/s")
     if "c_ids" in median:
@@ -341,10 +343,12 @@ def _run(config: Config, args: argparse.Namespace) -> None:
     print()
     print(f"(c)/(a)  = {median['c'] / median['a']:6.1%}   goal >= 65 % "
           f"({'met' if median['c'] / median['a'] >= 0.65 else 'NOT met'})")
-    print(f"(c)/(a') = {median['c'] / median['a_multi']:6.1%}   (reference: raw with MyMONIT's acks)")
+    print(f"(c)/(a') = {median['c'] / median['a_multi']:6.1%}   "
+          "(reference: raw with MyMONIT's acks)")
     print(f"(d)/(b)  = {median['d'] / median['b']:6.1%}   goal >= 70 % "
           f"({'met' if median['d'] / median['b'] >= 0.70 else 'NOT met'})")
-    print(f"(d)/(b') = {median['d'] / median['b_prebuilt']:6.1%}   (reference: raw with MyMONIT's SQL)")
+    print(f"(d)/(b') = {median['d'] / median['b_prebuilt']:6.1%}   "
+          "(reference: raw with MyMONIT's SQL)")
 
 
 if __name__ == "__main__":

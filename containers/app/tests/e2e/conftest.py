@@ -106,7 +106,8 @@ def stack(personal_data: PersonalData) -> Iterator[Stack]:  # pylint: disable=re
 
 
 @pytest.fixture(scope="session")
-def api(stack: Stack, personal_data: PersonalData) -> RecordingApi:  # pylint: disable=redefined-outer-name
+# pylint: disable-next=redefined-outer-name  # fixtures
+def api(stack: Stack, personal_data: PersonalData) -> RecordingApi:
     """A client of the API through nginx."""
     return RecordingApi(stack, personal_data)
 

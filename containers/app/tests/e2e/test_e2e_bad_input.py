@@ -8,7 +8,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from world import Api, World, assert_names_field, assert_problem, unique  # pylint: disable=import-error  # beside
+# pylint: disable-next=import-error  # beside this file
+from world import Api, World, assert_names_field, assert_problem, unique
 
 pytestmark = pytest.mark.e2e
 

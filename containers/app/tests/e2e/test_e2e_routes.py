@@ -15,7 +15,8 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from world import IDENTITIES, World, assert_problem, unique  # pylint: disable=import-error  # beside this file
+# pylint: disable-next=import-error  # beside this file
+from world import IDENTITIES, World, assert_problem, unique
 from my_monit.model import Experiment, Role, User, parse_timestamp
 
 pytestmark = pytest.mark.e2e

@@ -8,33 +8,13 @@ import urllib.request
 
 import pytest
 from messaging_support import (
-    EXPERIMENT, Broker, ConsumerThread, Database, measure, messaging_config,
-    start_consumer_process, wait_until,
+    EXPERIMENT, ConsumerThread, measure, start_consumer_process, wait_until,
 )
 from support.logstash_listener import LogstashListener, field, find_leaks
 
 from my_monit.messaging.health import HealthServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(name="config")
-def fixture_config(clean_database):
-    return messaging_config(clean_database)
-
-
-@pytest.fixture(name="database")
-def fixture_database(config):
-    database = Database(config)
-    database.add_experiment()
-    return database
-
-
-@pytest.fixture(name="broker")
-def fixture_broker(config):
-    broker = Broker(config)
-    yield broker
-    broker.close()
 
 
 POISON = {

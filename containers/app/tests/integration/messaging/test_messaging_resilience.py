@@ -16,25 +16,6 @@ from messaging_support import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(name="config")
-def fixture_config(clean_database):
-    return messaging_config(clean_database)
-
-
-@pytest.fixture(name="database")
-def fixture_database(config):
-    database = Database(config)
-    database.add_experiment()
-    return database
-
-
-@pytest.fixture(name="broker")
-def fixture_broker(config):
-    broker = Broker(config)
-    yield broker
-    broker.close()
-
-
 class Stream:
     """Publishes messages with ids from a thread of its own, a little at a time."""
 

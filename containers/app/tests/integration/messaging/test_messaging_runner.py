@@ -1,4 +1,7 @@
-"""Integration tests of ``mymonit consume`` and ``mymonit run`` in this process, stopped by SIGTERM."""
+"""Integration tests of ``mymonit consume`` and ``mymonit run`` in this process.
+
+Each is stopped by SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from messaging_support import Broker, Database, free_port, measure, messaging_config, wait_until
+from messaging_support import free_port, measure, messaging_config, wait_until
 
 from my_monit.config import ConfigurationError
 from my_monit.messaging.runner import consume
@@ -27,20 +30,6 @@ def fixture_config(clean_database):
                             firebase_auth_emulator_host="127.0.0.1:9",
                             firebase_project_id="demo-mymonit-tests",
                             logstash_port=free_port())
-
-
-@pytest.fixture(name="database")
-def fixture_database(config):
-    database = Database(config)
-    database.add_experiment()
-    return database
-
-
-@pytest.fixture(name="broker")
-def fixture_broker(config):
-    broker = Broker(config)
-    yield broker
-    broker.close()
 
 
 def _status(url: str) -> int:

@@ -126,7 +126,8 @@ def test_decode_cursor_refuses_what_it_did_not_write(token: object) -> None:
 
 
 def test_list_measure_types_for_a_scientist(client: FlaskClient, measures: mock.Mock) -> None:
-    measures.list_measure_types.return_value = Page([MeasureType("hertz", "Hz", "frequency")], None)
+    hertz = MeasureType("hertz", "Hz", "frequency")
+    measures.list_measure_types.return_value = Page([hertz], None)
 
     response = client.get("/measure-types/", headers=bearer("sam"))
 
