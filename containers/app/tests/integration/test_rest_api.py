@@ -1,7 +1,9 @@
 """The REST app on the real database, through Flask's test client.
 
-Only the token check is replaced (a fake maps test tokens to Firebase uids; the
-production verification path has its own test): services, storage and MariaDB are real.
+Every part is the production one: tokens are signed with a key made here and verified
+by firebase-admin against its certificate, served on loopback (FIREBASE_CERTS_URL);
+services, storage and MariaDB are real; audit events go through the real Logstash
+handler to a stand-in Logstash on loopback.
 """
 
 from __future__ import annotations
@@ -9,21 +11,24 @@ from __future__ import annotations
 # pytest passes fixtures by name: arguments share the names of the fixture functions.
 # pylint: disable=redefined-outer-name
 
-import time
+import dataclasses
+import functools
+import logging
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
-from dependency_injector import providers
 from flask.testing import FlaskClient
 
 from my_monit.config import Config
 from my_monit.container import Container, create_container
-from my_monit.logging.audit import AuditEvent
+from my_monit.logging.audit import AUDIT_LOGGER
+from my_monit.logging.logstash import LogstashConfiguration, LogstashHandler
 from my_monit.model import Role, User
-from my_monit.rest.authenticator import Unauthenticated
 from my_monit.rest.listener import create_app
+from support.logstash_listener import LogstashListener, field, find_leaks
+from support.token_signing import PROJECT, CertificateServer, SigningKey
 
 pytestmark = pytest.mark.integration
 
@@ -42,51 +47,58 @@ OUTSIDER = {
     "email": "pierre@example.org",
     "role": "SCIENTIST",
 }
-TOKENS = {
-    "ada.token.x": "uid-ada",
-    "marie.token.x": "uid-marie",
-    "pierre.token.x": "uid-pierre",
-    "ghost.token.x": "uid-ghost",  # a Firebase account with no MyMONIT user
-}
+# Firebase uids of the callers; ghost has a Firebase account but no MyMONIT user.
+UIDS = {"ada": "uid-ada", "marie": "uid-marie", "pierre": "uid-pierre", "ghost": "uid-ghost"}
 T0 = datetime(2022, 4, 6, 7, 0, 0, 250000, tzinfo=timezone.utc)
 HERTZ = 3  # measure type id of hertz in the schema's list
+KEY = SigningKey()
 
 
-class FakeVerifier:  # pylint: disable=too-few-public-methods  # the TokenVerifier role
-    """Map the test tokens to uids; refuse any other token."""
-
-    def verify(self, token: str) -> tuple[str, float]:
-        """Give the uid of a test token."""
-        if token not in TOKENS:
-            raise Unauthenticated("invalid ID token (InvalidIdTokenError)")
-        return TOKENS[token], time.time() + 3600
-
-
-class RecordingAuditLog:  # pylint: disable=too-few-public-methods  # the AuditLog role
-    """Keep audit events for the test to read."""
-
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        """Keep ``event``."""
-        self.events.append(event)
-
-
+@functools.cache
 def bearer(who: str) -> dict[str, str]:
-    """Give the Authorization header of ada, marie, pierre or ghost."""
-    return {"Authorization": f"Bearer {who}.token.x"}
+    """Give the Authorization header of ada, marie, pierre or ghost: a signed ID token."""
+    return {"Authorization": f"Bearer {KEY.sign(UIDS[who])}"}
+
+
+@pytest.fixture(scope="module")
+def certificates() -> Iterator[CertificateServer]:
+    """Google's certificate endpoint on loopback, serving the certificate of KEY."""
+    with CertificateServer(KEY) as server:
+        yield server
 
 
 @pytest.fixture
-def container(clean_database: Config) -> Iterator[Container]:
-    """The app's container on the test database, with the fake verifier; one admin."""
-    built = create_container(clean_database)
-    built.token_verifier.override(providers.Object(FakeVerifier()))
-    built.audit_log.override(providers.Object(RecordingAuditLog()))
+def container(
+    clean_database: Config, certificates: CertificateServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Container]:
+    """The app's container on the test database, verifying tokens signed by KEY; one admin."""
+    # The SDK reads this variable itself: without it, tokens go the production path.
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    config = dataclasses.replace(
+        clean_database, firebase_project_id=PROJECT, firebase_certs_url=certificates.url
+    )
+    built = create_container(config)
     built.user_service().create_admin(ADMIN)
     yield built
     built.storage_connector().close()
+
+
+@pytest.fixture
+def logstash() -> Iterator[LogstashListener]:
+    """A stand-in Logstash receiving the audit events through the app's Logstash handler."""
+    with LogstashListener() as listener:
+        handler = LogstashHandler(LogstashConfiguration("127.0.0.1", listener.port))
+        audit = logging.getLogger(AUDIT_LOGGER)
+        level = audit.level
+        audit.setLevel(logging.INFO)  # as configure_logging sets it in the app
+        audit.addHandler(handler)
+        try:
+            yield listener
+        finally:
+            audit.removeHandler(handler)
+            audit.setLevel(level)
+            handler.flush(5.0)
+            handler.close()
 
 
 @pytest.fixture
@@ -186,10 +198,8 @@ EXPECTED = {
 def test_every_route_answers_each_caller_as_the_contract_says(
     client: FlaskClient, world: dict[str, Any], who: str
 ) -> None:
-    headers = {
-        "none": {},
-        "garbage": {"Authorization": "Bearer not.a.token"},
-    }.get(who) or bearer(who)
+    unsigned = {"none": {}, "garbage": {"Authorization": "Bearer not.a.token"}}
+    headers = unsigned[who] if who in unsigned else bearer(who)
     statuses = []
     for method, path, body in ROUTES:
         response = getattr(client, method)(path.format(**world), json=body, headers=headers)
@@ -360,20 +370,21 @@ def test_bad_input_is_a_4xx_problem_writes_nothing_and_the_app_keeps_serving(
 
 
 def test_each_call_is_audited_with_the_actor_staff_id_and_no_personal_data(
-    client: FlaskClient, world: dict[str, Any], container: Container
+    client: FlaskClient, world: dict[str, Any], logstash: LogstashListener
 ) -> None:
-    audit: RecordingAuditLog = container.audit_log()
-    audit.events.clear()
-
     client.put("/users/S123", json={"email": "curie@example.org"}, headers=bearer("ada"))
     client.get(f"/measures/{world['experiment']}", headers=bearer("pierre"))
 
-    update, denied = audit.events
-    assert (update.action, update.actor_id, update.changes) == ("user.update", "A1", ("email",))
-    assert (denied.action, denied.actor_id, denied.outcome) == ("measures.read", "S456", "failure")
-    assert "denied" in denied.event_types
-    text = repr([event.to_ecs() for event in audit.events])
-    assert not [secret for secret in ("curie@", "Marie", "uid-") if secret in text]
+    update, denied = logstash.wait_for(
+        lambda event: field(event, "event.dataset") == "mymonit.audit", count=2
+    )
+    assert (field(update, "event.action"), field(update, "user.id")) == ("user.update", "A1")
+    assert field(update, "mymonit.changes") == ["email"]
+    assert (field(denied, "event.action"), field(denied, "user.id")) == ("measures.read", "S456")
+    assert field(denied, "event.outcome") == "failure"
+    assert "denied" in field(denied, "event.type")
+    secrets = ["curie@example.org", "Marie Curie", "uid-marie", "uid-pierre", "uid-ada"]
+    assert find_leaks(logstash.texts(), secrets) == []
 
 
 def test_readyz_is_200_on_the_real_database(client: FlaskClient) -> None:

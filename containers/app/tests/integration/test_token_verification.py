@@ -15,22 +15,15 @@ from __future__ import annotations
 # pytest passes fixtures by name: arguments share the names of the fixture functions.
 # pylint: disable=redefined-outer-name
 
-import datetime
-import http.server
-import json
 import socket
-import threading
 import time
-import uuid
-from typing import Any, Iterator
+from typing import Callable, Iterator
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
+from my_monit.config import Config
+from my_monit.container import create_container
 from my_monit.errors import Forbidden, Unavailable
 from my_monit.model import Role, User
 from my_monit.rest.authenticator import (
@@ -40,84 +33,10 @@ from my_monit.rest.authenticator import (
     Unauthenticated,
 )
 from my_monit.rest.configuration import RestConfiguration
-
-PROJECT = "mymonit-test-project"
-ISSUER = f"https://securetoken.google.com/{PROJECT}"
+from my_monit.services import UserService
+from support.token_signing import ISSUER, PROJECT, CertificateServer, SigningKey
 
 pytestmark = pytest.mark.integration
-
-
-class SigningKey:
-    """An RSA key with a self-signed certificate, like one of Google's token-signing keys."""
-
-    def __init__(self) -> None:
-        self.kid = uuid.uuid4().hex
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(self._key, hashes.SHA256())
-        )
-        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-    def sign(self, uid: str, **overrides: Any) -> str:
-        """Make an ID token for ``uid``, as Firebase would; ``overrides`` change claims."""
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": PROJECT,
-            "sub": uid,
-            "user_id": uid,
-            "iat": now - 10,
-            "auth_time": now - 10,
-            "exp": now + 3600,
-            "firebase": {"sign_in_provider": "password", "identities": {}},
-        }
-        claims.update(overrides)
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
-
-
-class CertificateServer:
-    """Serve ``{kid: certificate}`` on loopback, as Google's certificate endpoint does."""
-
-    def __init__(self, *keys: SigningKey) -> None:
-        body = json.dumps({key.kid: key.certificate_pem for key in keys}).encode()
-        self.requests = 0
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            """Answer every GET with the certificates."""
-
-            def do_GET(self) -> None:  # pylint: disable=invalid-name  # http.server's naming
-                owner.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", "public, max-age=3600")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                """Keep the test output quiet."""
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/certs"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> CertificateServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class SilentServer:
@@ -134,14 +53,8 @@ class SilentServer:
         self._socket.close()
 
 
-class Users:
-    """A stand-in for UserService.authenticate: one known uid."""
-
-    def authenticate(self, uid: str) -> User:
-        """Map the known uid to its user; Forbidden for any other."""
-        if uid != "uid-known":
-            raise Forbidden("sign-in", None, "no MyMONIT user for this account")
-        return User("S1", "Known", "uid-known", "known@example.org", Role.SCIENTIST)
+KNOWN = User("S1", "Known", "uid-known", "known@example.org", Role.SCIENTIST)
+Build = Callable[..., Authenticator]
 
 
 @pytest.fixture(autouse=True)
@@ -163,18 +76,30 @@ def certificates(key: SigningKey) -> Iterator[CertificateServer]:
         yield server
 
 
-def authenticator(certs_url: str, timeout: float = 5.0) -> Authenticator:
-    """The app's Authenticator on the production path, certificates taken from ``certs_url``."""
-    configuration = RestConfiguration(
-        project_id=PROJECT, certs_url=certs_url, certs_timeout=timeout
-    )
-    return Authenticator(
-        FirebaseTokenVerifier(configuration), Users(), TokenCache(100, 60.0)
-    )
+@pytest.fixture
+def users(clean_database: Config) -> Iterator[UserService]:
+    """The app's UserService on the test database, which holds one user: KNOWN."""
+    container = create_container(clean_database)
+    container.storage().insert_user(KNOWN)
+    yield container.user_service()
+    container.storage_connector().close()
+
+
+@pytest.fixture
+def authenticator(users: UserService) -> Build:
+    """Build the app's Authenticator on the production path, certificates from a URL."""
+
+    def build(certs_url: str, timeout: float = 5.0) -> Authenticator:
+        configuration = RestConfiguration(
+            project_id=PROJECT, certs_url=certs_url, certs_timeout=timeout
+        )
+        return Authenticator(FirebaseTokenVerifier(configuration), users, TokenCache(100, 60.0))
+
+    return build
 
 
 def test_verification_valid_token_signs_in_its_user(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     user = authenticator(certificates.url).authenticate(f"Bearer {key.sign('uid-known')}")
 
@@ -183,14 +108,14 @@ def test_verification_valid_token_signs_in_its_user(
 
 
 def test_verification_valid_token_of_unknown_uid_is_forbidden(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     with pytest.raises(Forbidden):
         authenticator(certificates.url).authenticate(f"Bearer {key.sign('uid-stranger')}")
 
 
 def test_verification_token_signed_by_another_key_is_refused(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     impostor = SigningKey()
     impostor.kid = key.kid  # same key id, different key: the signature does not verify
@@ -200,7 +125,7 @@ def test_verification_token_signed_by_another_key_is_refused(
 
 
 def test_verification_token_with_altered_payload_is_refused(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     header, _, signature = key.sign("uid-other").split(".")
     payload = key.sign("uid-known").split(".")[1]
@@ -209,7 +134,9 @@ def test_verification_token_with_altered_payload_is_refused(
         authenticator(certificates.url).authenticate(f"Bearer {header}.{payload}.{signature}")
 
 
-def test_verification_token_of_unknown_key_id_is_refused(certificates: CertificateServer) -> None:
+def test_verification_token_of_unknown_key_id_is_refused(
+    authenticator: Build, certificates: CertificateServer
+) -> None:
     stranger = SigningKey()
 
     with pytest.raises(Unauthenticated):
@@ -217,7 +144,7 @@ def test_verification_token_of_unknown_key_id_is_refused(certificates: Certifica
 
 
 def test_verification_expired_token_is_refused(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     past = int(time.time()) - 7200
     token = key.sign("uid-known", iat=past, auth_time=past, exp=past + 3600)
@@ -236,14 +163,17 @@ def test_verification_expired_token_is_refused(
     ids=["audience", "issuer", "both"],
 )
 def test_verification_token_of_another_project_is_refused(
-    key: SigningKey, certificates: CertificateServer, claims: dict[str, str]
+    authenticator: Build,
+    key: SigningKey,
+    certificates: CertificateServer,
+    claims: dict[str, str],
 ) -> None:
     with pytest.raises(Unauthenticated):
         authenticator(certificates.url).authenticate(f"Bearer {key.sign('uid-known', **claims)}")
 
 
 def test_verification_unsigned_token_is_refused_without_emulator(
-    certificates: CertificateServer,
+    authenticator: Build, certificates: CertificateServer
 ) -> None:
     token = jwt.encode(
         {"iss": ISSUER, "aud": PROJECT, "sub": "uid-known", "exp": int(time.time()) + 60},
@@ -256,7 +186,7 @@ def test_verification_unsigned_token_is_refused_without_emulator(
 
 
 def test_verification_hung_certificate_endpoint_fails_fast_as_unavailable(
-    key: SigningKey,
+    authenticator: Build, key: SigningKey
 ) -> None:
     with SilentServer() as silent:
         started = time.monotonic()
@@ -267,7 +197,9 @@ def test_verification_hung_certificate_endpoint_fails_fast_as_unavailable(
     assert elapsed < 5
 
 
-def test_verification_closed_certificate_endpoint_is_unavailable(key: SigningKey) -> None:
+def test_verification_closed_certificate_endpoint_is_unavailable(
+    authenticator: Build, key: SigningKey
+) -> None:
     with SilentServer() as closed:
         url = closed.url  # the port is free again once the server is closed
 
@@ -276,7 +208,7 @@ def test_verification_closed_certificate_endpoint_is_unavailable(key: SigningKey
 
 
 def test_verification_certificates_are_fetched_once_for_many_tokens(
-    key: SigningKey, certificates: CertificateServer
+    authenticator: Build, key: SigningKey, certificates: CertificateServer
 ) -> None:
     signed_in = authenticator(certificates.url)
 
