@@ -63,6 +63,9 @@ class LogstashConfiguration:  # pylint: disable=too-many-instance-attributes  # 
     max_backoff: float = 30.0
     report_interval: float = 10.0
     close_timeout: float = 1.0
+    # After the first event of a batch, the sender waits this long for more to join it:
+    # under load it wakes and writes a few times a second, not once per event.
+    linger: float = 0.05
 
 
 class Connection(Protocol):
@@ -320,6 +323,8 @@ class LogstashSender:  # pylint: disable=too-many-instance-attributes  # one sen
             batch = [self._lines.get(timeout=timeout)]
         except queue.Empty:
             return []
+        if timeout and self._configuration.linger:
+            self._closing.wait(self._configuration.linger)
         size = len(batch[0])
         while size < self._configuration.batch_bytes:
             try:

@@ -112,6 +112,31 @@ def test_events_are_sent_as_json_lines_in_order(handler, recorder):
     assert handler.counts.sent == 50 and handler.dropped == 0
 
 
+def test_events_arriving_one_by_one_share_a_write_after_the_linger(recorder):
+    handler = LogstashHandler(_configuration(linger=0.2), connector=recorder.connect)
+    try:
+        for number in range(10):
+            handler.handle(_record(number=number))
+            time.sleep(0.005)  # one by one, as requests end: each would wake the sender
+        assert handler.flush(5)
+    finally:
+        handler.close()
+    writes = [chunk for connection in recorder.connections for chunk in connection.sent]
+    assert len(writes) == 1 and writes[0].count(b"\n") == 10
+
+
+def test_without_linger_the_sender_writes_as_soon_as_an_event_comes(recorder):
+    handler = LogstashHandler(_configuration(linger=0.0), connector=recorder.connect)
+    try:
+        for number in range(3):
+            handler.handle(_record(number=number))
+            assert handler.flush(5)
+    finally:
+        handler.close()
+    writes = [chunk for connection in recorder.connections for chunk in connection.sent]
+    assert len(writes) == 3
+
+
 def test_a_full_queue_drops_and_counts_without_waiting(recorder, caplog):
     recorder.refuse.set()
     handler = LogstashHandler(_configuration(queue_size=100), connector=recorder.connect)
@@ -120,9 +145,10 @@ def test_a_full_queue_drops_and_counts_without_waiting(recorder, caplog):
         handler.handle(_record(number=number))
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0
-    # Every event was queued or refused; the queue holds 100, the sender one batch of them.
+    # Every event was queued or refused; the queue holds 100, and the sender one batch:
+    # the line it woke up with and the 100 that queued while it lingered.
     assert handler.counts.queued + handler.counts.refused == 5000
-    assert handler.counts.queued <= 200 and handler.dropped == handler.counts.refused
+    assert handler.counts.queued <= 201 and handler.dropped == handler.counts.refused
     with caplog.at_level(logging.WARNING, logger="my_monit.logging.logstash"):
         # Reported while Logstash is still away, not only once it is back.
         assert _wait(lambda: any("dropped" in r.getMessage() for r in caplog.records))
