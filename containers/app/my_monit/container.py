@@ -14,6 +14,7 @@ from my_monit.messaging import (
     RabbitListener,
     RabbitMessageProcessor,
 )
+from my_monit.messaging.pruner import MessageIdPruner
 from my_monit.rest.authenticator import Authenticator, FirebaseTokenVerifier, TokenCache
 from my_monit.rest.configuration import RestConfiguration
 from my_monit.services import ExperimentService, MeasuresService, UserService
@@ -87,11 +88,13 @@ class Container(containers.DeclarativeContainer):
     rabbit_message_processor = providers.Singleton(
         RabbitMessageProcessor, storage=storage, audit_log=audit_log, metrics=metrics
     )
+    message_id_pruner = providers.Singleton(MessageIdPruner, storage=storage, metrics=metrics)
     batch_writer = providers.Singleton(
         BatchWriter,
         processor=rabbit_message_processor,
         metrics=metrics,
         max_backoff_seconds=rabbit_configuration.provided.max_backoff_seconds,
+        pruner=message_id_pruner,
     )
     rabbit_listener = providers.Singleton(
         RabbitListener,

@@ -26,6 +26,9 @@ _METRICS = {
     ),
     "batches": ("mymonit_batches_total", "counter", "Batches committed."),
     "reconnects": ("mymonit_broker_reconnects_total", "counter", "Broker connections lost."),
+    "message_ids_pruned": (
+        "mymonit_message_ids_pruned_total", "counter", "Consumed message ids deleted after a week."
+    ),
     "database_retries": (
         "mymonit_database_retries_total", "counter", "Batches retried as the database failed."
     ),

@@ -15,6 +15,7 @@ from my_monit.errors import Unavailable
 from my_monit.messaging.health import Metrics
 from my_monit.messaging.message import Rejected
 from my_monit.messaging.processor import Batch, BatchOutcome, RabbitMessageProcessor
+from my_monit.messaging.pruner import MessageIdPruner
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ class BatchWriter:  # pylint: disable=too-many-instance-attributes  # queue, cal
         processor: RabbitMessageProcessor,
         metrics: Metrics,
         max_backoff_seconds: float = 30.0,
+        pruner: MessageIdPruner | None = None,
     ) -> None:
         self._processor = processor
+        self._pruner = pruner
         self._metrics = metrics
         self._max_backoff = max_backoff_seconds
         self._queue: queue.Queue[Batch | None] = queue.Queue()
@@ -85,15 +88,29 @@ class BatchWriter:  # pylint: disable=too-many-instance-attributes  # queue, cal
     def _run(self) -> None:
         try:
             while True:
-                batch = self._queue.get()
+                try:
+                    batch = self._queue.get(timeout=self._idle_seconds())
+                except queue.Empty:
+                    self._prune()
+                    continue
                 if batch is None:
                     return
                 self._on_outcome(self._write(batch))
+                if self._queue.empty():
+                    self._prune()
         # The boundary of the thread: say it died, so that the consumer stops (non-zero).
         except Exception:  # pylint: disable=broad-exception-caught
             log.exception("the batch writer failed; no batch can be stored any more")
             self.failing = True
             self._on_crash()
+
+    def _idle_seconds(self) -> float | None:
+        return None if self._pruner is None else self._pruner.seconds_until_due()
+
+    def _prune(self) -> None:
+        """Prune old message ids between batches; a waiting batch or a stop comes first."""
+        if self._pruner is not None and not self._stopping:
+            self._pruner.prune(busy=lambda: self._stopping or not self._queue.empty())
 
     def _write(self, batch: Batch) -> BatchOutcome:
         delay = FIRST_BACKOFF_SECONDS

@@ -115,6 +115,8 @@ INSERT_MEASURES_HEAD = (
 )
 _TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
 INSERT_CONSUMED = "INSERT INTO consumed_messages (message_id) VALUES (%s)"
+DELETE_CONSUMED_BEFORE = """
+    DELETE FROM consumed_messages WHERE consumed_at < NOW(6) - INTERVAL %s SECOND LIMIT %s"""
 
 
 class MeasureRow(NamedTuple):
@@ -362,6 +364,12 @@ class Storage:  # pylint: disable=too-many-public-methods  # one method per quer
                 values = _measure_values(rows[start : start + INSERT_CHUNK])
                 # Only integers, finite floats and checked times are in ``values``.
                 cursor.execute(INSERT_MEASURES_HEAD + values)  # nosec B608
+
+    def prune_consumed(self, older_than_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` consumed message ids older than that; give how many went."""
+        with self._transaction() as cursor:
+            cursor.execute(DELETE_CONSUMED_BEFORE, (older_than_seconds, limit))
+            return int(cursor.rowcount)
 
     def consumed(self, message_ids: Sequence[str]) -> set[str]:
         """Tell which of these message ids were already stored."""

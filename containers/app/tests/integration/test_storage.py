@@ -233,6 +233,30 @@ def test_consumed_message_ids_are_stored_once(storage):
     assert _count(storage, "measures") == 1
 
 
+def _age_message_ids(storage, days, message_ids):
+    with storage._connector.transaction() as cursor:  # pylint: disable=protected-access
+        cursor.executemany(
+            "UPDATE consumed_messages SET consumed_at = NOW(6) - INTERVAL %s DAY"
+            " WHERE message_id = %s",
+            [(days, message_id.encode()) for message_id in message_ids],
+        )
+
+
+def test_pruning_deletes_only_ids_older_than_asked_and_at_most_the_limit(storage):
+    eid = storage.insert_experiment(Experiment(None, "vibrations")).experiment_id
+    type_id = storage.measure_type_ids()["hertz"]
+    ids = [f"m-{number}" for number in range(5)]
+    storage.insert_measures([(eid, type_id, T0, 1.0)], message_ids=ids)
+    _age_message_ids(storage, 8, ids[:3])
+
+    first = storage.prune_consumed(7 * 86400, 2)
+    second = storage.prune_consumed(7 * 86400, 2)
+
+    assert (first, second) == (2, 1)
+    assert storage.consumed(ids) == {"m-3", "m-4"}
+    assert _count(storage, "measures") == 1  # the measures stay
+
+
 def test_message_ids_are_compared_byte_for_byte(storage):
     """Ids differing by a trailing space, or not UTF-8 at all, are each their own."""
     eid = storage.insert_experiment(Experiment(None, "vibrations")).experiment_id

@@ -88,6 +88,23 @@ def test_same_message_id_twice_is_stored_once(config, database, broker):
     assert database.query("SELECT COUNT(*) FROM consumed_messages")[0][0] == 2
 
 
+def test_the_consumer_prunes_message_ids_older_than_a_week_and_keeps_newer_ones(
+        config, database, broker):
+    for message_id, days in (("old-1", 8), ("old-2", 30), ("recent", 6)):
+        database.query("INSERT INTO consumed_messages (message_id, consumed_at)"
+                       " VALUES (%s, NOW(6) - INTERVAL %s DAY)", (message_id.encode(), days))
+
+    with ConsumerThread(config) as consumer:
+        wait_until(lambda: consumer.metrics.snapshot()["message_ids_pruned"] == 2)
+        broker.publish(measure(1.0), "recent")  # still known: a duplicate
+        broker.publish(measure(2.0), "old-1")  # forgotten: stored as new
+        wait_until(lambda: consumer.metrics.snapshot()["duplicates"] == 1)
+        wait_until(lambda: database.values() == [2.0])
+
+    ids = {row[0].decode() for row in database.query("SELECT message_id FROM consumed_messages")}
+    assert ids == {"recent", "old-1"}
+
+
 def test_experiment_created_after_start_is_picked_up(config, database, broker):
     with ConsumerThread(config):
         broker.publish(measure(1.0), "warm-up")

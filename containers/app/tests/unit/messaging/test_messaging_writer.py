@@ -146,3 +146,61 @@ def test_isolation_stops_when_the_database_goes_away_meanwhile():
     outcomes, _, _ = _run(processor, [batch(pending(1, BODY), pending(2, BODY))], stop)
     (outcome,) = outcomes
     assert outcome.abandoned and outcome.stored == (1,)
+
+
+class RecordingPruner:
+    """Stands for MessageIdPruner: always due; records whether the writer was busy."""
+
+    def __init__(self) -> None:
+        self.busy: list[bool] = []
+        self.called = threading.Event()
+
+    def seconds_until_due(self) -> float:
+        return 0.05
+
+    def prune(self, busy) -> None:
+        self.busy.append(busy())
+        self.called.set()
+
+
+def test_an_idle_writer_prunes_and_a_stopping_one_does_not():
+    pruner = RecordingPruner()
+    writer = BatchWriter(ScriptedProcessor(), Metrics(), pruner=pruner)
+    writer.start(lambda outcome: None)
+    assert pruner.called.wait(5)  # no batch came: the writer prunes while idle
+    writer.close(timeout=5)
+    calls = len(pruner.busy)
+    assert calls >= 1 and not any(pruner.busy)
+    writer._prune()  # pylint: disable=protected-access  # as the thread would, once stopping
+    assert len(pruner.busy) == calls
+
+
+def test_pruning_waits_while_batches_are_queued():
+    events: list = []
+    release = threading.Event()
+
+    class Processor(ScriptedProcessor):
+        def store(self, batch_):
+            if not events:
+                release.wait(5)  # the second batch is queued meanwhile
+            events.append(("store", batch_.batch_id))
+            return super().store(batch_)
+
+    class Pruner(RecordingPruner):
+        def prune(self, busy) -> None:
+            events.append(("prune", busy()))
+            super().prune(busy)
+
+    pruner = Pruner()
+    writer = BatchWriter(Processor(), Metrics(), pruner=pruner)
+    outcomes: queue.Queue = queue.Queue()
+    first, second = batch(pending(1, BODY)), batch(pending(2, BODY))
+    writer.submit(first)
+    writer.submit(second)
+    writer.start(outcomes.put)
+    release.set()
+    assert [outcomes.get(timeout=5).stored for _ in range(2)] == [(1,), (2,)]
+    assert pruner.called.wait(5)
+    writer.close(timeout=5)
+    # No pruning between the two batches: the queued one went first.
+    assert events[:3] == [("store", first.batch_id), ("store", second.batch_id), ("prune", False)]
