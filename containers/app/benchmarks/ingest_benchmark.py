@@ -37,7 +37,7 @@ import pika
 from my_monit.config import Config
 from my_monit.container import create_container
 from my_monit.messaging.configuration import RabbitConfiguration
-from my_monit.storage import StorageConfiguration, StorageConnector
+from my_monit.storage import StorageConnector
 from my_monit.storage.migrations import upgrade
 from my_monit.storage.storage import INSERT_MEASURES, INSERT_MEASURES_HEAD
 
@@ -158,7 +158,7 @@ def raw_insert(config: Config, count: int, chunk: int = 5000, prebuilt: bool = F
     With executemany, or (``prebuilt``) with multi-row statements built beforehand, which
     measures the server and the driver's transport alone.
     """
-    connector = StorageConnector(_storage_configuration(config))
+    connector = _connector(config)
     connection = connector.open()
     cursor = connection.cursor()
     cursor.execute("SELECT experiment_id FROM experiments WHERE name = %s", (EXPERIMENT,))
@@ -245,21 +245,19 @@ def _clean(config: Config, configuration: RabbitConfiguration) -> None:
     channel.exchange_delete(configuration.exchange)
     channel.exchange_delete(configuration.dead_letter_exchange)
     connection.close()
-    connector = StorageConnector(_storage_configuration(config))
+    connector = _connector(config)
     with connector.transaction() as cursor:
         cursor.execute("DELETE FROM measures")
         cursor.execute("DELETE FROM consumed_messages")
 
 
-def _storage_configuration(config: Config) -> StorageConfiguration:
-    return StorageConfiguration(
-        host=config.db_host, port=config.db_port, user=config.db_user,
-        password=config.db_password, database=config.db_database,
-    )
+def _connector(config: Config) -> StorageConnector:
+    """A connector wired as the app wires it, from ``config``."""
+    return create_container(config).storage_connector()
 
 
 def _prepare_database(config: Config) -> Callable[[], None]:
-    connector = StorageConnector(_storage_configuration(config))
+    connector = _connector(config)
     upgrade(connector)
     with connector.transaction() as cursor:
         cursor.execute("INSERT INTO experiments (name) VALUES (%s)", (EXPERIMENT,))

@@ -10,7 +10,8 @@ from typing import Iterator
 import pytest
 
 from my_monit.config import Config
-from my_monit.storage import StorageConfiguration, StorageConnector
+from my_monit.container import create_container
+from my_monit.storage import StorageConnector
 
 
 def _test_config() -> Config:
@@ -26,16 +27,8 @@ def _test_config() -> Config:
 
 
 def _connector(config: Config) -> StorageConnector:
-    return StorageConnector(
-        StorageConfiguration(
-            host=config.db_host,
-            port=config.db_port,
-            user=config.db_user,
-            password=config.db_password,
-            database=config.db_database,
-            pool_size=config.db_pool_size,
-        )
-    )
+    """A connector wired as the app wires it, from ``config``."""
+    return create_container(config).storage_connector()
 
 
 @pytest.fixture(scope="session")

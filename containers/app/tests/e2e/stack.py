@@ -37,7 +37,7 @@ import requests
 from my_monit.config import Config
 from my_monit.container import create_container
 from my_monit.model import Experiment
-from my_monit.storage import StorageConfiguration, StorageConnector
+from my_monit.storage import StorageConnector
 from my_monit.storage.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -252,16 +252,8 @@ class FirebaseEmulator:
 
 
 def _connector(config: Config) -> StorageConnector:
-    return StorageConnector(
-        StorageConfiguration(
-            host=config.db_host,
-            port=config.db_port,
-            user=config.db_user,
-            password=config.db_password,
-            database=config.db_database,
-            pool_size=4,
-        )
-    )
+    """A connector wired as the app wires it, from ``config``."""
+    return create_container(config).storage_connector()
 
 
 def default_config() -> Config:

@@ -26,7 +26,7 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker, Probable
 from my_monit.config import Config
 from my_monit.messaging.configuration import RabbitConfiguration
 from my_monit.messaging.connector import connection_parameters
-from my_monit.storage import StorageConfiguration, StorageConnector
+from my_monit.container import create_container
 
 from .support import ROOT, free_port, http_status, required_file
 from .tls_broker import ADAPTERS, ADMIN_USER, APP_USER, TlsBroker, TlsBrokerProcess
@@ -263,11 +263,7 @@ def _wait(predicate, seconds: float, what: str) -> None:
 
 
 def _stored_values(config: Config, experiment: str) -> list[float]:
-    connector = StorageConnector(StorageConfiguration(
-        host=config.db_host, port=config.db_port, user=config.db_user,
-        password=config.db_password, database=config.db_database,
-    ))
-    connection = connector.open()
+    connection = create_container(config).storage_connector().open()
     try:
         cursor = connection.cursor()
         cursor.execute(
@@ -280,11 +276,7 @@ def _stored_values(config: Config, experiment: str) -> list[float]:
 
 
 def _create_experiment(config: Config, name: str) -> None:
-    connector = StorageConnector(StorageConfiguration(
-        host=config.db_host, port=config.db_port, user=config.db_user,
-        password=config.db_password, database=config.db_database,
-    ))
-    connection = connector.open()
+    connection = create_container(config).storage_connector().open()
     try:
         connection.cursor().execute("INSERT INTO experiments (name) VALUES (%s)", (name,))
         connection.commit()
