@@ -141,7 +141,9 @@ def test_health_endpoints_tell_liveness_readiness_and_metrics(config, database, 
         try:
             broker.publish(measure(3.0), "m-1")
             broker.publish(b"nope", "m-2")
+            # The poison is dead-lettered at once; the good one waits for its batch.
             wait_until(lambda: consumer.metrics.snapshot()["dead_lettered"] == 1)
+            wait_until(lambda: consumer.metrics.snapshot()["stored"] == 1)
             assert _get(server.port, "/healthz")[0] == 200
             status, body = _get(server.port, "/readyz")
             assert status == 200 and json.loads(body)["checks"] == {
