@@ -37,8 +37,12 @@ import requests
 from my_monit.config import Config
 from my_monit.container import create_container
 from my_monit.model import Experiment
-from my_monit.storage import StorageConnector
-from my_monit.storage.migrations import upgrade
+
+# Run as a script, or from the benchmark, the tests' helpers are not on sys.path yet.
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# pylint: disable-next=wrong-import-position,import-error  # tests/support, put on the path above
+from support.database import fresh_database  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -249,40 +253,6 @@ class FirebaseEmulator:
     def stop(self) -> None:
         """Stop the emulator."""
         self.process.stop()
-
-
-def _connector(config: Config) -> StorageConnector:
-    """A connector wired as the app wires it, from ``config``."""
-    return create_container(config).storage_connector()
-
-
-def default_config() -> Config:
-    """Read the environment, defaulting to the test database user of run-tests.sh."""
-    environ = {
-        "DB_HOST": "127.0.0.1",
-        "DB_USER": "mymonit_test",
-        "DB_PASSWORD": "mymonit-test",  # nosec B105 - the local test user of run-tests.sh
-        **os.environ,
-    }
-    return Config.from_env(environ)
-
-
-@contextlib.contextmanager
-def fresh_database(config: Config | None = None) -> Iterator[Config]:
-    """Create and upgrade a database my_monit_test_<random>; drop it afterwards."""
-    name = f"my_monit_test_{uuid.uuid4().hex[:12]}"
-    config = dataclasses.replace(config or default_config(), db_database=name)
-    connector = _connector(config)
-    upgrade(connector)
-    try:
-        yield config
-    finally:
-        connector.close()
-        connection = connector.open(with_database=False)
-        try:
-            connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            connection.close()
 
 
 def app_environment(config: Config, port: int, emulator_host: str, logstash_port: int,

@@ -7,11 +7,11 @@ import os
 import subprocess  # nosec B404 - the tests run the project's own command
 import sys
 import time
-import uuid
 
 import mysql.connector
 import pytest
 
+from support.database import absent_database, database_environment
 from support.logstash_listener import LogstashListener, field, find_leaks, free_port
 
 from my_monit.cli import FLUSH_SECONDS, main
@@ -39,26 +39,10 @@ def fixture_logging(monkeypatch):
 @pytest.fixture(name="fresh_database")
 def fixture_fresh_database(database_config, monkeypatch):
     """Point the environment at a database that does not exist yet; drop it afterwards."""
-    name = f"my_monit_test_{uuid.uuid4().hex[:12]}"
-    for variable, value in {
-        "DB_HOST": database_config.db_host,
-        "DB_PORT": str(database_config.db_port),
-        "DB_USER": database_config.db_user,
-        "DB_PASSWORD": database_config.db_password,
-        "DB_DATABASE": name,
-    }.items():
-        monkeypatch.setenv(variable, value)
-    yield name
-    connection = mysql.connector.connect(
-        host=database_config.db_host,
-        port=database_config.db_port,
-        user=database_config.db_user,
-        password=database_config.db_password,
-    )
-    try:
-        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        connection.close()
+    with absent_database(database_config) as config:
+        for variable, value in database_environment(config).items():
+            monkeypatch.setenv(variable, value)
+        yield config.db_database
 
 
 def _tables(name):

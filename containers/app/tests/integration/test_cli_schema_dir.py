@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
-import mysql.connector
 import pytest
+from support.database import absent_database, connector, database_environment
 
 from my_monit.cli import main
 from my_monit.storage.migrations import DEFAULT_SCHEMA_DIR
@@ -26,31 +25,26 @@ def test_db_upgrade_applies_the_schema_of_db_schema_dir(
         "INSERT IGNORE INTO schema_migrations (version) VALUES ('999');\n",
         encoding="utf-8",
     )
-    name = f"my_monit_test_{uuid.uuid4().hex[:12]}"
-    for variable, value in {
-        "DB_HOST": database_config.db_host,
-        "DB_PORT": str(database_config.db_port),
-        "DB_USER": database_config.db_user,
-        "DB_PASSWORD": database_config.db_password,
-        "DB_DATABASE": name,
-        "DB_SCHEMA_DIR": str(tmp_path),
-        # No Logstash here: the command would give it its flush time before it exits.
-        "LOGSTASH_HOST": "",
-    }.items():
-        monkeypatch.setenv(variable, value)
-    connection = mysql.connector.connect(
-        host=database_config.db_host, port=database_config.db_port,
-        user=database_config.db_user, password=database_config.db_password,
-    )
-    try:
+    with absent_database(database_config) as config:
+        for variable, value in {
+            **database_environment(config),
+            "DB_SCHEMA_DIR": str(tmp_path),
+            # No Logstash here: the command would give it its flush time before it exits.
+            "LOGSTASH_HOST": "",
+        }.items():
+            monkeypatch.setenv(variable, value)
+
         assert main(["db", "upgrade"]) == 0
+
         assert "999" in capsys.readouterr().out
-        cursor = connection.cursor()
-        cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.tables"
-            " WHERE table_schema = %s AND table_name = 'schema_dir_probe'", (name,),
-        )
-        assert cursor.fetchone()[0] == 1
-    finally:
-        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        connection.close()
+        connection = connector(config).open()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                "SELECT COUNT(*) FROM information_schema.tables"
+                " WHERE table_schema = %s AND table_name = 'schema_dir_probe'",
+                (config.db_database,),
+            )
+            assert cursor.fetchone()[0] == 1
+        finally:
+            connection.close()
