@@ -62,6 +62,7 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "REST_PORT": ("rest_port", 5000, _integer(1, 65535)),
     "REST_WORKERS": ("rest_workers", 2, _integer(1, 64)),
     "REST_THREADS": ("rest_threads", 8, _integer(1, 256)),
+    "REST_USER_CACHE_SECONDS": ("rest_user_cache_seconds", 1.0, _seconds),
     "HEALTH_PORT": ("health_port", 8081, _integer(1, 65535)),
     "LOGSTASH_HOST": ("logstash_host", "localhost", str),
     "LOGSTASH_PORT": ("logstash_port", 5959, _integer(1, 65535)),
@@ -99,6 +100,7 @@ class Config:  # pylint: disable=too-many-instance-attributes  # one field per v
     rest_port: int
     rest_workers: int
     rest_threads: int
+    rest_user_cache_seconds: float
     health_port: int
     logstash_host: str
     logstash_port: int

@@ -18,6 +18,7 @@ from my_monit.messaging.pruner import MessageIdPruner
 from my_monit.rest.authenticator import Authenticator, FirebaseTokenVerifier, TokenCache
 from my_monit.rest.configuration import RestConfiguration
 from my_monit.services import ExperimentService, MeasuresService, UserService
+from my_monit.services.user_cache import UserCache, UserChanges
 from my_monit.storage import Storage, StorageConfiguration, StorageConnector
 
 
@@ -38,7 +39,12 @@ class Container(containers.DeclarativeContainer):
     storage_connector = providers.Singleton(StorageConnector, storage_configuration)
     storage = providers.Singleton(Storage, storage_connector=storage_connector)
 
-    user_service = providers.Singleton(UserService, storage=storage)
+    # The REST server replaces user_changes with one its forked workers share.
+    user_changes = providers.Singleton(UserChanges)
+    user_cache = providers.ThreadSafeSingleton(
+        UserCache, changes=user_changes, seconds=config.rest_user_cache_seconds
+    )
+    user_service = providers.Singleton(UserService, storage=storage, cache=user_cache)
     experiment_service = providers.Singleton(ExperimentService, storage=storage)
     measures_service = providers.Singleton(
         MeasuresService, storage=storage, experiment_service=experiment_service

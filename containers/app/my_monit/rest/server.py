@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dependency_injector import providers
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -14,6 +15,7 @@ from my_monit.container import create_container
 from my_monit.logging.configuration import configure_logging
 from my_monit.rest.configuration import RestConfiguration
 from my_monit.rest.listener import create_app
+from my_monit.services.user_cache import UserChanges
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ class RestServer(BaseApplication):  # pylint: disable=abstract-method  # init() 
         self._config = config
         self.configuration: RestConfiguration = create_container(config).rest_configuration()
         self.configuration.check()
+        # Made before the workers fork, so that they all share it: a user changed through
+        # one worker is looked up again by every other one on its next request.
+        self._user_changes = UserChanges()
         super().__init__()
 
     def load_config(self) -> None:
@@ -78,6 +83,7 @@ class RestServer(BaseApplication):  # pylint: disable=abstract-method  # init() 
     def load(self) -> Flask:
         """Build the app in a worker: its own container, pool and token verifier."""
         container = create_container(self._config)
+        container.user_changes.override(providers.Object(self._user_changes))
         app = create_app(container)
         # Made now, before threads race to make them on the first requests.
         container.authenticator()

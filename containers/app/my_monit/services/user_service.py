@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from my_monit.errors import Forbidden, InvalidArgument, NotFound
 from my_monit.model import Role, User
 from my_monit.services.paging import Page, check_limit, require_admin
+from my_monit.services.user_cache import UserCache
 from my_monit.storage import Storage
 
 ADMIN_FIELDS = frozenset({"name", "email", "username", "role"})
@@ -17,11 +18,26 @@ SELF_FIELDS = frozenset({"name", "email"})
 class UserService:
     """Create, read, change and erase users, as the caller's role allows."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, cache: UserCache | None = None) -> None:
         self._storage = storage
+        self._cache = cache
 
     def authenticate(self, username: str) -> User:
-        """Map a verified Firebase uid to its user; Forbidden if none or erased."""
+        """Map a verified Firebase uid to its user; Forbidden if none or erased.
+
+        With a cache, a user who signed in a moment ago is not looked up again, until a
+        user changes (see ``UserCache``).
+        """
+        if self._cache is None:
+            return self._signing_in(username)
+        version = self._cache.version()
+        user = self._cache.get(username)
+        if user is None:
+            user = self._signing_in(username)
+            self._cache.put(username, user, version)
+        return user
+
+    def _signing_in(self, username: str) -> User:
         user = self._storage.get_user_by_username(username)
         if user is None or user.erased:
             raise Forbidden("sign-in", None, "no MyMONIT user for this account")
@@ -32,6 +48,7 @@ class UserService:
         if user.role is not Role.ADMIN:
             raise InvalidArgument("user", "role", "must be ADMIN")
         self._storage.insert_user(user)
+        self._changed()
         return user
 
     def create_user(self, actor: User, user: User) -> User:
@@ -40,6 +57,7 @@ class UserService:
         if user.erased:
             raise InvalidArgument("user", "erased", "a new user cannot be erased")
         self._storage.insert_user(user)
+        self._changed()
         return user
 
     def list_users(self, actor: User, after: str = "", limit: int = 1000) -> Page[User, str]:
@@ -70,6 +88,7 @@ class UserService:
             raise Forbidden("update user", user_id, f"may not change {', '.join(refused)}")
         updated = dataclasses.replace(current, **{k: changes[k] for k in allowed & changes.keys()})
         self._storage.update_user(updated)
+        self._changed()
         return updated
 
     def erase_user(self, actor: User, user_id: str) -> None:
@@ -78,6 +97,12 @@ class UserService:
         if user_id == actor.user_id:
             raise InvalidArgument("user", user_id, "an administrator cannot erase themselves")
         self._storage.erase_user(user_id)
+        self._changed()
+
+    def _changed(self) -> None:
+        """After a change is committed: no process may sign in with the old user again."""
+        if self._cache is not None:
+            self._cache.changed()
 
     def _existing(self, user_id: str) -> User:
         user = self._storage.get_user(user_id)

@@ -152,6 +152,54 @@ def test_serve_keeps_serving_concurrent_clients(server: str, key: SigningKey) ->
     assert statuses == [200] * 50
 
 
+def _statuses(server: str, token: str, times: int) -> list[int]:
+    """GET /users/ (admins only) ``times``, each on a connection of its own: any worker."""
+    headers = {"Authorization": f"Bearer {token}"}
+    return [
+        requests.get(f"{server}/users/", headers=headers, timeout=5).status_code
+        for _ in range(times)
+    ]
+
+
+def test_serve_refuses_a_demoted_admin_at_once_in_every_worker(
+    server: str, key: SigningKey
+) -> None:
+    ada = {"Authorization": f"Bearer {key.sign('uid-ada')}"}
+    bea = key.sign("uid-bea")
+    created = requests.post(f"{server}/users/", headers=ada, timeout=5, json={
+        "user_id": "A2", "name": "Bea Admin", "username": "uid-bea",
+        "email": "bea@example.org", "role": "ADMIN",
+    })
+    assert created.status_code == 201
+    # Signed in on both workers, and kept there.
+    assert _statuses(server, bea, 30) == [200] * 30
+
+    demoted = requests.put(f"{server}/users/A2", headers=ada, json={"role": "SCIENTIST"},
+                           timeout=5)
+
+    assert demoted.status_code == 200
+    assert _statuses(server, bea, 30) == [403] * 30
+
+
+def test_serve_sees_a_user_changed_outside_it_within_the_cache_time(
+    server: str, key: SigningKey, clean_database: Config
+) -> None:
+    """Another replica, or a statement run by hand: REST_USER_CACHE_SECONDS (1 s) at most."""
+    ada = key.sign("uid-ada")
+    assert _statuses(server, ada, 10) == [200] * 10
+    container = create_container(clean_database)  # not the server's: no change is signalled
+    try:
+        container.storage().update_user(
+            User("A1", "Ada Admin", "uid-ada", "ada@example.org", Role.SCIENTIST)
+        )
+    finally:
+        container.storage_connector().close()
+    # Each worker kept the user one second at most from a lookup before the change.
+    time.sleep(1.2)
+
+    assert _statuses(server, ada, 20) == [403] * 20
+
+
 def test_serve_with_emulator_and_real_project_exits_non_zero(database_config: Config) -> None:
     environment = _environment(
         database_config,
