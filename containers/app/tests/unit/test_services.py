@@ -228,11 +228,37 @@ def test_measures_filter_is_in_the_query(measures, storage):
 
 
 def test_measures_of_unassociated_experiment_are_forbidden(measures, storage):
+    storage.list_measures.return_value = []  # the query tests the association itself
     storage.get_experiment.return_value = Experiment(1, "a")
     storage.is_associated.return_value = False
     with pytest.raises(Forbidden):
         measures.list_measures(OTHER, 1)
-    storage.list_measures.assert_not_called()
+    query = storage.list_measures.call_args.args[0]
+    assert (query.actor_id, query.see_all) == ("S2", False)
+
+
+def test_an_empty_page_of_a_missing_experiment_is_not_found(measures, storage):
+    storage.list_measures.return_value = []
+    storage.get_experiment.return_value = None
+    with pytest.raises(NotFound):
+        measures.list_measures(ADMIN, 1)
+
+
+def test_an_empty_page_of_an_associated_scientist_is_a_page(measures, storage):
+    storage.list_measures.return_value = []
+    storage.get_experiment.return_value = Experiment(1, "a")
+    storage.is_associated.return_value = True
+    page = measures.list_measures(SCIENTIST, 1)
+    assert page.items == [] and page.next_cursor is None
+    storage.is_associated.assert_called_once_with(1, "S1")
+
+
+def test_rows_prove_access_without_more_queries(measures, storage):
+    storage.list_measures.return_value = [_row(2, 2), _row(1, 1)]
+    page = measures.list_measures(SCIENTIST, 1)
+    assert len(page.items) == 2
+    storage.get_experiment.assert_not_called()
+    storage.is_associated.assert_not_called()
 
 
 def test_measures_from_after_to_is_invalid(measures):
@@ -259,11 +285,11 @@ def test_measure_types_any_user_reads_admin_creates(measures, storage):
 
 
 def test_export_checks_access_before_giving_any_row(measures, storage):
+    storage.list_measures.return_value = []
     storage.get_experiment.return_value = Experiment(1, "a")
     storage.is_associated.return_value = False
     with pytest.raises(Forbidden):
         measures.export_measures(OTHER, 1)
-    storage.list_measures.assert_not_called()
 
 
 def test_export_reads_chunk_after_chunk_from_the_last_cursor(measures, storage):
