@@ -323,7 +323,9 @@ class LogstashSender:  # pylint: disable=too-many-instance-attributes  # one sen
             batch = [self._lines.get(timeout=timeout)]
         except queue.Empty:
             return []
-        if timeout and self._configuration.linger:
+        # Wait for more to join only when none is waiting yet: with a backlog, a linger per
+        # batch would cap the rate at one batch per linger, and the queue would overflow.
+        if timeout and self._configuration.linger and self._lines.empty():
             self._closing.wait(self._configuration.linger)
         size = len(batch[0])
         while size < self._configuration.batch_bytes:

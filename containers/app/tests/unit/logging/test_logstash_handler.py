@@ -125,6 +125,24 @@ def test_events_arriving_one_by_one_share_a_write_after_the_linger(recorder):
     assert len(writes) == 1 and writes[0].count(b"\n") == 10
 
 
+def test_a_backlog_goes_out_batch_after_batch_without_lingering(recorder):
+    # Batches of about two lines, and a linger that would take 25 s over 100 batches.
+    handler = LogstashHandler(
+        _configuration(linger=0.25, batch_bytes=600, queue_size=1000), connector=recorder.connect
+    )
+    try:
+        started = time.monotonic()
+        for number in range(200):
+            handler.handle(_record(number=number))
+        assert handler.flush(10)
+        elapsed = time.monotonic() - started
+    finally:
+        handler.close()
+    writes = [chunk for connection in recorder.connections for chunk in connection.sent]
+    assert len(writes) >= 50 and sum(write.count(b"\n") for write in writes) == 200
+    assert elapsed < 3.0  # one linger at most, for the first batch
+
+
 def test_without_linger_the_sender_writes_as_soon_as_an_event_comes(recorder):
     handler = LogstashHandler(_configuration(linger=0.0), connector=recorder.connect)
     try:
