@@ -60,7 +60,7 @@ _VARIABLES: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
     "RABBIT_RECONNECT_SECONDS": ("rabbit_reconnect_seconds", 300.0, _seconds),
     "REST_HOST": ("rest_host", ALL_INTERFACES, str),
     "REST_PORT": ("rest_port", 5000, _integer(1, 65535)),
-    "REST_WORKERS": ("rest_workers", 2, _integer(1, 64)),
+    "REST_WORKERS": ("rest_workers", 3, _integer(1, 64)),
     "REST_THREADS": ("rest_threads", 8, _integer(1, 256)),
     "REST_USER_CACHE_SECONDS": ("rest_user_cache_seconds", 1.0, _seconds),
     "HEALTH_PORT": ("health_port", 8081, _integer(1, 65535)),

@@ -20,7 +20,7 @@ class RestConfiguration:  # pylint: disable=too-many-instance-attributes  # serv
     # All interfaces: containers publish the port through nginx only (bandit B104).
     host: str = "0.0.0.0"  # nosec B104
     port: int = 5000
-    workers: int = 2
+    workers: int = 3
     threads: int = 8
     project_id: str | None = None
     credentials_file: str | None = None
