@@ -1,7 +1,7 @@
 """The users that signed in a moment ago, kept until any user changes or for a second.
 
 Every REST call maps its token's uid to a user, and that lookup was half of the database
-work of a short call (a fifth of its CPU time on a loaded machine). ``UserCache`` keeps
+work of a short call (a sixth of its CPU time on a loaded machine). ``UserCache`` keeps
 each user it looked up for ``seconds``, and drops them all as soon as a user changes:
 
 - through the API of the same server, at once, in each of its worker processes. Each
