@@ -54,7 +54,7 @@ class MeasuresService:
         if not rows:
             # The query tests the association itself, so rows prove access. With none,
             # tell a missing experiment (404) or a scientist not associated with it (403)
-            # from an empty page: two more queries, only for pages that come out empty.
+            # from an empty page: the queries of get_experiment, only for empty pages.
             self._experiments.get_experiment(actor, experiment_id)
         if len(rows) <= limit:
             return Page(rows, None)
